@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Start+exit latency of `true`, berth against crun and runc on the same busybox rootfs,
+# in one run, plus the memory of berth's per-container monitor.
+#
+#   bash bench/start-exit.sh            # RUNS=30 by default
+#
+# Installs crun, runc and hyperfine from Debian if missing. crun 1.8.1 refuses this
+# host's hybrid cgroup layout, so (as in shared/peers) crun runs inside a private mount
+# namespace without /sys/fs/cgroup/unified; berth and runc run on the layout as it is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-30}
+WARMUP=${WARMUP:-3}
+NMEM=${NMEM:-20}
+W=${W:-/var/tmp/berth-bench}
+OUT=$W/results; mkdir -p "$OUT"
+
+for t in crun runc hyperfine; do
+  command -v $t >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq crun runc hyperfine >/dev/null; break; }
+done
+cargo build --release --quiet
+BERTH=$PWD/target/release/berth
+ROOTFS=$W/rootfs
+[[ -x $ROOTFS/bin/busybox ]] || scripts/busybox-rootfs "$ROOTFS"
+
+# An OCI bundle on the same rootfs: the runtime's default spec, running `true`.
+BUNDLE=$W/bundle
+rm -rf "$BUNDLE"; mkdir -p "$BUNDLE"
+(cd "$BUNDLE" && crun spec)
+python3 - "$BUNDLE/config.json" "$ROOTFS" <<'PY'
+import json, sys
+p, rootfs = sys.argv[1], sys.argv[2]
+c = json.load(open(p))
+c["process"]["args"] = ["true"]
+c["process"]["terminal"] = False
+c["root"] = {"path": rootfs, "readonly": True}
+json.dump(c, open(p, "w"), indent=2)
+PY
+
+export BERTH_ROOT=$W/state
+"$BERTH" run --rm --rootfs "$ROOTFS" true   # fail fast if berth cannot run here
+
+hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/berth-runc.json" \
+  -n berth "$BERTH run --rm --rootfs $ROOTFS true" \
+  -n runc "runc run --bundle $BUNDLE bench-runc" >"$OUT/berth-runc.txt"
+unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' nounified \
+  hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/crun.json" \
+  -n crun "crun run --bundle $BUNDLE bench-crun" >"$OUT/crun.txt"
+
+# Monitor memory: NMEM detached sleepers, RSS and PSS of each monitor.
+ids=()
+for i in $(seq "$NMEM"); do ids+=("$("$BERTH" run -d --rootfs "$ROOTFS" sleep 600)"); done
+python3 - "$BERTH_ROOT" "${ids[@]}" >"$OUT/monitor-mem.txt" <<'PY'
+import json, sys
+root, ids = sys.argv[1], sys.argv[2:]
+rss, pss = [], []
+for i in ids:
+    st = json.load(open(f"{root}/containers/{i}/state.json"))
+    for line in open(f"/proc/{st['MonitorPid']}/smaps_rollup"):
+        k, v = line.split(":", 1) if ":" in line else (None, None)
+        if k == "Rss": rss.append(int(v.split()[0]))
+        if k == "Pss": pss.append(int(v.split()[0]))
+print(f"monitors={len(rss)} rss_avg_kib={sum(rss)/len(rss):.0f} pss_avg_kib={sum(pss)/len(pss):.0f} rss_max_kib={max(rss)}")
+PY
+"$BERTH" rm -f "${ids[@]}" >/dev/null
+
+python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+res = {}
+for f in ("berth-runc.json", "crun.json"):
+    for r in json.load(open(f"{out}/{f}"))["results"]:
+        res[r["command"]] = r["median"] * 1000
+b = res["berth"]
+print(f"| tool | median ms | berth / tool |")
+print(f"|---|---:|---:|")
+for k in ("berth", "crun", "runc"):
+    print(f"| {k} | {res[k]:.1f} | {b / res[k]:.2f} |")
+print()
+print(open(f"{out}/monitor-mem.txt").read().strip())
+PY

@@ -1,0 +1,213 @@
+//! `berth run` and `berth create`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use engine::containers::{self, CreateOptions};
+use engine::{lifecycle, StateRoot};
+
+use crate::terminal;
+
+#[derive(Args, Debug)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// Root filesystem directory to run (never modified: the container writes to its own layer).
+    #[arg(long, value_name = "DIR")]
+    rootfs: Option<PathBuf>,
+    /// Assign a name to the container.
+    #[arg(long)]
+    name: Option<String>,
+    /// Run in the background and print the container id.
+    #[arg(short = 'd', long)]
+    detach: bool,
+    /// Remove the container when it exits.
+    #[arg(long)]
+    rm: bool,
+    /// Keep stdin open.
+    #[arg(short = 'i', long)]
+    interactive: bool,
+    /// Allocate a pseudo-terminal.
+    #[arg(short = 't', long)]
+    tty: bool,
+    /// Set environment variables (K=V, or K to copy from berth's environment).
+    #[arg(short = 'e', long = "env", value_name = "K=V")]
+    env: Vec<String>,
+    /// Read environment variables from a file.
+    #[arg(long = "env-file", value_name = "FILE")]
+    env_file: Vec<PathBuf>,
+    /// Working directory inside the container.
+    #[arg(short = 'w', long = "workdir")]
+    workdir: Option<String>,
+    /// User: name|uid[:group|gid].
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    /// Overwrite the default entrypoint.
+    #[arg(long)]
+    entrypoint: Option<String>,
+    /// Container host name.
+    #[arg(short = 'h', long)]
+    hostname: Option<String>,
+    /// Container NIS domain name.
+    #[arg(long)]
+    domainname: Option<String>,
+    /// Network mode: none or host.
+    #[arg(long = "network", alias = "net")]
+    network: Option<String>,
+    /// Memory limit (e.g. 64m).
+    #[arg(short = 'm', long)]
+    memory: Option<String>,
+    /// Memory plus swap limit; -1 for unlimited swap.
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    memory_swap: Option<String>,
+    /// Number of CPUs (e.g. 1.5).
+    #[arg(long)]
+    cpus: Option<String>,
+    /// CPU shares (relative weight).
+    #[arg(short = 'c', long = "cpu-shares")]
+    cpu_shares: Option<i64>,
+    /// Maximum number of processes (-1 for unlimited).
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pids_limit: Option<i64>,
+    /// Run berth's minimal init as PID 1 (forwards signals, reaps zombies).
+    #[arg(long)]
+    init: bool,
+    /// Mount the container's root filesystem read-only.
+    #[arg(long = "read-only")]
+    read_only: bool,
+    /// Mount a tmpfs: PATH[:OPTIONS].
+    #[arg(long)]
+    tmpfs: Vec<String>,
+    /// Bind mount or volume: HOST:CTR[:ro|rw], NAME:CTR, or CTR.
+    #[arg(short = 'v', long = "volume")]
+    volume: Vec<String>,
+    /// Mount: type=bind|volume|tmpfs,source=...,target=...[,readonly].
+    #[arg(long)]
+    mount: Vec<String>,
+    /// Signal to stop the container.
+    #[arg(long = "stop-signal")]
+    stop_signal: Option<String>,
+    /// Seconds to wait for the stop signal before SIGKILL.
+    #[arg(long = "stop-timeout", allow_hyphen_values = true)]
+    stop_timeout: Option<i64>,
+    /// Resource limit: NAME=SOFT[:HARD].
+    #[arg(long)]
+    ulimit: Vec<String>,
+    /// Size of /dev/shm.
+    #[arg(long = "shm-size")]
+    shm_size: Option<String>,
+    /// Set metadata: K=V.
+    #[arg(short = 'l', long)]
+    label: Vec<String>,
+    /// Restart policy (no).
+    #[arg(long)]
+    restart: Option<String>,
+    /// The command and its arguments.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    command: Vec<String>,
+}
+
+impl RunArgs {
+    fn options(&self) -> CreateOptions {
+        CreateOptions {
+            name: self.name.clone(),
+            rootfs: self.rootfs.clone(),
+            command: self.command.clone(),
+            entrypoint: self.entrypoint.clone(),
+            env: self.env.clone(),
+            env_files: self.env_file.clone(),
+            workdir: self.workdir.clone(),
+            user: self.user.clone(),
+            hostname: self.hostname.clone(),
+            domainname: self.domainname.clone(),
+            network: self.network.clone(),
+            memory: self.memory.clone(),
+            memory_swap: self.memory_swap.clone(),
+            cpus: self.cpus.clone(),
+            cpu_shares: self.cpu_shares,
+            pids_limit: self.pids_limit,
+            init: self.init,
+            read_only: self.read_only,
+            tmpfs: self.tmpfs.clone(),
+            volumes: self.volume.clone(),
+            mounts: self.mount.clone(),
+            stop_signal: self.stop_signal.clone(),
+            stop_timeout: self.stop_timeout,
+            ulimits: self.ulimit.clone(),
+            shm_size: self.shm_size.clone(),
+            labels: self.label.clone(),
+            restart: self.restart.clone(),
+            auto_remove: self.rm,
+            tty: self.tty,
+            interactive: self.interactive,
+        }
+    }
+}
+
+pub fn create(root: &StateRoot, args: RunArgs) -> engine::Result<i32> {
+    let record = containers::create(root, &args.options())?;
+    println!("{}", record.id);
+    Ok(0)
+}
+
+pub fn run(root: &StateRoot, args: RunArgs) -> engine::Result<i32> {
+    if args.detach && args.rm && args.restart.as_deref().is_some_and(|r| r != "no") {
+        return Err(engine::Error::invalid(
+            "conflicting options: --restart and --rm",
+        ));
+    }
+    let record = containers::create(root, &args.options())?;
+    let id = record.id.clone();
+    if args.detach {
+        let started = match lifecycle::start(root, &id, false) {
+            Ok(s) => s,
+            Err(e) => return Err(cleanup_failed(root, &id, args.rm, e)),
+        };
+        print_warnings(&started.warnings);
+        println!("{id}");
+        return Ok(0);
+    }
+    // Attached: raw terminal for -t, signals proxied to the container otherwise.
+    let raw = if args.tty && args.interactive {
+        terminal::RawMode::enter()
+    } else {
+        None
+    };
+    let started = match lifecycle::start(root, &id, true) {
+        Ok(s) => s,
+        Err(e) => {
+            drop(raw);
+            return Err(cleanup_failed(root, &id, args.rm, e));
+        }
+    };
+    print_warnings(&started.warnings);
+    let code = terminal::wait_attached(root, started, args.tty)?;
+    drop(raw);
+    Ok(code)
+}
+
+/// A container that failed to start stays in "created" state like Docker's, except
+/// under --rm, where nothing may be left.
+fn cleanup_failed(
+    root: &StateRoot,
+    id: &str,
+    auto_remove: bool,
+    e: engine::Error,
+) -> engine::Error {
+    if auto_remove {
+        let _ = lifecycle::remove(root, id, true, true);
+    }
+    e
+}
+
+pub fn print_warnings(w: &[String]) {
+    for w in w {
+        eprintln!("WARNING: {w}");
+    }
+}

@@ -1,0 +1,628 @@
+//! The set of containers in a state root: creating a record (validating every input
+//! first, reserving the name atomically), finding one by name or id prefix, listing,
+//! removing, and reconciling records whose monitor died. Starting and stopping live in
+//! `lifecycle`.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+use crate::record::{
+    Config, GraphDriver, HostConfig, MountType, Record, RestartPolicy, State, Status,
+};
+use crate::state_root::{Lock, StateRoot};
+use crate::{ids, options, spec, time, units, volumes};
+
+/// What the user asked for in `create`/`run`, as typed. Validated by [`create`].
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub name: Option<String>,
+    pub rootfs: Option<PathBuf>,
+    pub command: Vec<String>,
+    /// `--entrypoint`: Some("") clears the image's entrypoint.
+    pub entrypoint: Option<String>,
+    pub env: Vec<String>,
+    pub env_files: Vec<PathBuf>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub network: Option<String>,
+    pub memory: Option<String>,
+    pub memory_swap: Option<String>,
+    pub cpus: Option<String>,
+    pub cpu_shares: Option<i64>,
+    pub pids_limit: Option<i64>,
+    pub init: bool,
+    pub read_only: bool,
+    pub tmpfs: Vec<String>,
+    pub volumes: Vec<String>,
+    pub mounts: Vec<String>,
+    pub stop_signal: Option<String>,
+    pub stop_timeout: Option<i64>,
+    pub ulimits: Vec<String>,
+    pub shm_size: Option<String>,
+    pub labels: Vec<String>,
+    pub restart: Option<String>,
+    pub auto_remove: bool,
+    pub tty: bool,
+    pub interactive: bool,
+}
+
+fn build_record(opts: &CreateOptions, id: &str, name: &str, dir: &Path) -> Result<Record> {
+    let rootfs = opts.rootfs.clone().ok_or_else(|| {
+        Error::invalid("no root filesystem given: use --rootfs DIR (images come with `berth pull`)")
+    })?;
+    let rootfs = fs::canonicalize(&rootfs).map_err(|e| {
+        Error::invalid(format!(
+            "rootfs {}: {e} (give an existing directory to --rootfs)",
+            rootfs.display()
+        ))
+    })?;
+    if !rootfs.is_dir() {
+        return Err(Error::invalid(format!(
+            "rootfs {} is not a directory",
+            rootfs.display()
+        )));
+    }
+
+    let mut env = Vec::new();
+    for f in &opts.env_files {
+        env.extend(options::read_env_file(f)?);
+    }
+    env.extend(options::parse_env(&opts.env));
+    let env = options::merge_env(&[&env]);
+
+    let network = opts.network.clone().unwrap_or_else(|| "none".into());
+    match network.as_str() {
+        "none" | "host" => {}
+        "bridge" | "default" => {
+            return Err(Error::invalid(format!(
+                "network {network:?} is not available yet: use --network none or --network host"
+            )))
+        }
+        other => {
+            return Err(Error::invalid(format!(
+                "network {other} not found: use --network none or --network host"
+            )))
+        }
+    }
+
+    let memory = opts
+        .memory
+        .as_deref()
+        .map(|m| units::parse_bytes(m, "-m, --memory"))
+        .transpose()?
+        .unwrap_or(0);
+    if memory != 0 && memory < 6 << 20 {
+        return Err(Error::invalid("minimum memory limit allowed is 6MB"));
+    }
+    let memory_swap = match opts.memory_swap.as_deref() {
+        None => 0,
+        Some("-1") => -1,
+        Some(s) => units::parse_bytes(s, "--memory-swap")?,
+    };
+    if memory_swap > 0 && memory == 0 {
+        return Err(Error::invalid("you should always set the memory limit when using the memory swap limit (--memory with --memory-swap)"));
+    }
+    if memory_swap > 0 && memory_swap < memory {
+        return Err(Error::invalid(
+            "minimum memoryswap limit should be larger than memory limit, see usage",
+        ));
+    }
+    let nano_cpus = opts
+        .cpus
+        .as_deref()
+        .map(units::parse_cpus)
+        .transpose()?
+        .unwrap_or(0);
+    let shm_size = opts
+        .shm_size
+        .as_deref()
+        .map(|s| units::parse_bytes(s, "--shm-size"))
+        .transpose()?
+        .unwrap_or(0);
+    if let Some(s) = opts.cpu_shares {
+        if s < 0 {
+            return Err(Error::invalid("--cpu-shares must be positive"));
+        }
+    }
+
+    let mut mounts = Vec::new();
+    for v in &opts.volumes {
+        mounts.push(options::parse_volume(v)?);
+    }
+    for m in &opts.mounts {
+        mounts.push(options::parse_mount(m)?);
+    }
+    for t in &opts.tmpfs {
+        mounts.push(options::parse_tmpfs(t)?);
+    }
+    for (i, m) in mounts.iter().enumerate() {
+        if mounts[..i].iter().any(|o| o.target == m.target) {
+            return Err(Error::invalid(format!(
+                "duplicate mount point: {}",
+                m.target
+            )));
+        }
+        if m.kind == MountType::Bind {
+            let src = Path::new(&m.source);
+            if !src.is_absolute() {
+                return Err(Error::invalid(format!(
+                    "bind source {:?} is not an absolute path (use $(pwd)/{} for a host directory)",
+                    m.source, m.source
+                )));
+            }
+            if !src.exists() {
+                return Err(Error::invalid(format!(
+                    "invalid mount config: bind source path does not exist: {}",
+                    m.source
+                )));
+            }
+        }
+    }
+
+    let mut ulimits = Vec::new();
+    for u in &opts.ulimits {
+        let u = options::parse_ulimit(u)?;
+        check_ulimit(&u)?;
+        ulimits.push(u);
+    }
+
+    let stop_signal = opts.stop_signal.clone().unwrap_or_default();
+    if !stop_signal.is_empty() {
+        crate::signals::parse(&stop_signal)?;
+    }
+    let restart = match opts.restart.as_deref() {
+        None | Some("no") | Some("") => RestartPolicy {
+            name: "no".into(),
+            maximum_retry_count: 0,
+        },
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "restart policy {other:?} is not supported yet: use --restart no"
+            )))
+        }
+    };
+    if opts.auto_remove && restart.name != "no" {
+        return Err(Error::invalid("conflicting options: --restart and --rm"));
+    }
+
+    let (entrypoint, cmd) = match &opts.entrypoint {
+        Some(e) if e.is_empty() => (Vec::new(), opts.command.clone()),
+        Some(e) => (vec![e.clone()], opts.command.clone()),
+        None => (Vec::new(), opts.command.clone()),
+    };
+    if entrypoint.is_empty() && cmd.is_empty() {
+        return Err(Error::invalid(
+            "no command specified: give one after the options (e.g. berth run --rootfs DIR sh)",
+        ));
+    }
+
+    let hostname = opts.hostname.clone().unwrap_or_else(|| {
+        if network == "host" {
+            fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_default()
+        } else {
+            id[..12].to_string()
+        }
+    });
+    let dirs = spec::rootfs_dirs(dir);
+    let mut graph = GraphDriver {
+        name: "overlay".into(),
+        ..Default::default()
+    };
+    graph
+        .data
+        .insert("LowerDir".into(), rootfs.to_string_lossy().into_owned());
+    graph
+        .data
+        .insert("UpperDir".into(), dirs.upper.to_string_lossy().into_owned());
+    graph
+        .data
+        .insert("WorkDir".into(), dirs.work.to_string_lossy().into_owned());
+    graph.data.insert(
+        "MergedDir".into(),
+        dirs.merged.to_string_lossy().into_owned(),
+    );
+
+    let record = Record {
+        id: id.to_string(),
+        created: time::now_rfc3339(),
+        path: entrypoint
+            .first()
+            .or(cmd.first())
+            .cloned()
+            .unwrap_or_default(),
+        args: entrypoint
+            .iter()
+            .chain(cmd.iter())
+            .skip(1)
+            .cloned()
+            .collect(),
+        name: format!("/{name}"),
+        image: format!("rootfs:{}", rootfs.display()),
+        config: Config {
+            hostname,
+            domainname: opts.domainname.clone().unwrap_or_default(),
+            user: opts.user.clone().unwrap_or_default(),
+            tty: opts.tty,
+            open_stdin: opts.interactive,
+            env,
+            cmd,
+            entrypoint,
+            image: rootfs.to_string_lossy().into_owned(),
+            working_dir: opts.workdir.clone().unwrap_or_default(),
+            labels: options::parse_labels(&opts.labels),
+            stop_signal,
+            stop_timeout: opts.stop_timeout,
+        },
+        host_config: HostConfig {
+            network_mode: network,
+            restart_policy: restart,
+            auto_remove: opts.auto_remove,
+            readonly_rootfs: opts.read_only,
+            init: opts.init,
+            memory,
+            memory_swap,
+            nano_cpus,
+            cpu_shares: opts.cpu_shares.unwrap_or(0),
+            pids_limit: opts.pids_limit,
+            shm_size,
+            ulimits,
+            mounts,
+            ..Default::default()
+        },
+        graph_driver: graph,
+        log_path: dir.join("ctr.log").to_string_lossy().into_owned(),
+        hostname_path: dir.join("hostname").to_string_lossy().into_owned(),
+        hosts_path: dir.join("hosts").to_string_lossy().into_owned(),
+        resolv_conf_path: dir.join("resolv.conf").to_string_lossy().into_owned(),
+        rootfs_layers: vec![rootfs],
+    };
+    if !record.config.working_dir.is_empty() && !record.config.working_dir.starts_with('/') {
+        return Err(Error::invalid(format!(
+            "the working directory '{}' is invalid: it needs to be an absolute path",
+            record.config.working_dir
+        )));
+    }
+    // An unknown user is bad input: catch it now, before anything exists.
+    spec::resolve_user(&record, dir, &record.config.user)?;
+    Ok(record)
+}
+
+/// Raising a hard limit needs CAP_SYS_RESOURCE, which root on some hosts lacks.
+fn check_ulimit(u: &crate::record::Ulimit) -> Result<()> {
+    let res = match u.name.as_str() {
+        "nofile" => libc::RLIMIT_NOFILE,
+        "nproc" => libc::RLIMIT_NPROC,
+        "core" => libc::RLIMIT_CORE,
+        "memlock" => libc::RLIMIT_MEMLOCK,
+        "stack" => libc::RLIMIT_STACK,
+        _ => return Ok(()),
+    };
+    let Ok((_, hard)) = runtime::sys::getrlimit(res as libc::c_int) else {
+        return Ok(());
+    };
+    if u.hard > hard
+        && !caps::has_cap(
+            None,
+            caps::CapSet::Effective,
+            caps::Capability::CAP_SYS_RESOURCE,
+        )
+        .unwrap_or(false)
+    {
+        return Err(Error::invalid(format!(
+            "--ulimit {}={}:{}: the hard limit cannot be raised above the current {hard} without CAP_SYS_RESOURCE, which berth does not have here; use a hard limit of at most {hard}",
+            u.name, u.soft, u.hard
+        )));
+    }
+    Ok(())
+}
+
+/// Creates a container record (state "created"). On any error nothing is left behind.
+pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Record> {
+    let id = ids::new_id()?;
+    let tmp = root
+        .containers()
+        .join(format!(".tmp-{id}-{}", std::process::id()));
+    fs::create_dir(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
+    let dir = root.container(&id);
+    let result = (|| -> Result<(Record, String)> {
+        let name = match &opts.name {
+            Some(n) => {
+                ids::validate_name(n)?;
+                n.clone()
+            }
+            None => ids::random_name(),
+        };
+        // Everything is validated against the final directory paths before the name is
+        // taken, so bad input never reserves anything.
+        let record = build_record(opts, &id, &name, &dir)?;
+        let name = reserve_name(root, &name, &id, opts.name.is_none())?;
+        let mut record = record;
+        record.name = format!("/{name}");
+        Ok((record, name))
+    })();
+    let (record, name) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    let fill = (|| -> Result<()> {
+        for m in &record.host_config.mounts {
+            if m.kind == MountType::Volume {
+                volumes::create(
+                    root,
+                    &volume_name(&record, m),
+                    Default::default(),
+                    m.anonymous,
+                )?;
+            }
+        }
+        let dirs = spec::rootfs_dirs(&tmp);
+        for d in [&dirs.upper, &dirs.work, &dirs.merged] {
+            fs::create_dir(d).ctx(|| format!("creating {}", d.display()))?;
+        }
+        crate::etc_files::write(&tmp, &record)?;
+        let mut rec = record.clone();
+        rec.host_config.mounts = rec
+            .host_config
+            .mounts
+            .iter()
+            .map(|m| {
+                let mut m = m.clone();
+                if m.kind == MountType::Volume {
+                    m.source = volume_name(&record, &m);
+                }
+                m
+            })
+            .collect();
+        crate::state_root::write_new_json(&tmp.join("record.json"), &rec)?;
+        crate::state_root::write_new_json(&tmp.join("state.json"), &State::new())?;
+        fs::rename(&tmp, &dir).ctx(|| format!("creating {}", dir.display()))
+    })();
+    if let Err(e) = fill {
+        let _ = fs::remove_dir_all(&tmp);
+        let _ = fs::remove_file(root.names().join(&name));
+        for m in record.host_config.mounts.iter().filter(|m| m.anonymous) {
+            let _ = volumes::remove(root, &volume_name(&record, m), true);
+        }
+        return Err(e);
+    }
+    Record::load(root, &id)
+}
+
+/// Anonymous volumes are named after the container id and their position, so the name
+/// is known before the volume exists.
+fn volume_name(record: &Record, m: &crate::record::MountPoint) -> String {
+    if m.anonymous && m.source.is_empty() {
+        let idx = record
+            .host_config
+            .mounts
+            .iter()
+            .position(|x| x.target == m.target)
+            .unwrap_or(0);
+        format!("{}-{idx}", &record.id)
+    } else {
+        m.source.clone()
+    }
+}
+
+fn reserve_name(root: &StateRoot, name: &str, id: &str, generated: bool) -> Result<String> {
+    let mut candidate = name.to_string();
+    for _ in 0..20 {
+        let link = root.names().join(&candidate);
+        match symlink(id, &link) {
+            Ok(()) => return Ok(candidate),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let owner = fs::read_link(&link)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                // A name whose container no longer exists is a leftover of a crash.
+                if !owner.is_empty() && !root.container(&owner).exists() && !creating(root, &owner)
+                {
+                    let _ = fs::remove_file(&link);
+                    continue;
+                }
+                if !generated {
+                    return Err(Error::conflict(format!(
+                        "the container name \"/{candidate}\" is already in use by container \"{owner}\": remove (berth rm) or rename that container to reuse the name"
+                    )));
+                }
+                candidate = ids::random_name();
+            }
+            Err(e) => return Err(e).ctx(|| format!("reserving name {candidate}")),
+        }
+    }
+    Err(Error::conflict(
+        "could not find a free container name; give one with --name",
+    ))
+}
+
+/// Whether a live process is still creating container `id`.
+fn creating(root: &StateRoot, id: &str) -> bool {
+    let Ok(entries) = fs::read_dir(root.containers()) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let n = e.file_name().to_string_lossy().into_owned();
+        n.strip_prefix(".tmp-")
+            .and_then(|rest| rest.split_once('-'))
+            .is_some_and(|(i, pid)| {
+                i == id
+                    && pid
+                        .parse::<i32>()
+                        .is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists())
+            })
+    })
+}
+
+/// Resolves a name, full id or unique id prefix to an id.
+pub fn find(root: &StateRoot, key: &str) -> Result<String> {
+    let key = key.trim_start_matches('/');
+    if key.is_empty() {
+        return Err(Error::NoSuchContainer(key.into()));
+    }
+    if let Ok(target) = fs::read_link(root.names().join(key)) {
+        let id = target.to_string_lossy().into_owned();
+        if root.container(&id).join("record.json").exists() {
+            return Ok(id);
+        }
+    }
+    if key.len() == 64 && root.container(key).join("record.json").exists() {
+        return Ok(key.to_string());
+    }
+    let mut matches = Vec::new();
+    for e in fs::read_dir(root.containers())
+        .ctx(|| "reading containers".into())?
+        .flatten()
+    {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if !n.starts_with('.') && n.starts_with(key) && e.path().join("record.json").exists() {
+            matches.push(n);
+        }
+    }
+    match matches.len() {
+        1 => Ok(matches.remove(0)),
+        0 => Err(Error::NoSuchContainer(key.to_string())),
+        _ => Err(Error::invalid(format!(
+            "multiple containers match {key:?}: use more of the id or the name"
+        ))),
+    }
+}
+
+fn ids_in(root: &StateRoot) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(root.containers()) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect()
+}
+
+pub fn all_records(root: &StateRoot) -> Vec<Record> {
+    ids_in(root)
+        .iter()
+        .filter_map(|id| Record::load(root, id).ok())
+        .collect()
+}
+
+/// Loads a container's record and state, first repairing a state whose monitor died.
+pub fn load(root: &StateRoot, id: &str) -> Result<(Record, State)> {
+    let record = Record::load(root, id)?;
+    let state = State::load(root, id)?;
+    if (state.status == Status::Running || state.status == Status::Restarting)
+        && !runtime::sys::process_alive(state.monitor_pid, state.monitor_start)
+    {
+        return reconcile(root, record);
+    }
+    Ok((record, state))
+}
+
+/// Every container, newest first, with repaired states; also sweeps crash leftovers.
+pub fn list(root: &StateRoot) -> Vec<(Record, State)> {
+    sweep_leftovers(root);
+    let mut v: Vec<(Record, State)> = ids_in(root)
+        .iter()
+        .filter_map(|id| load(root, id).ok())
+        .collect();
+    v.sort_by(|a, b| b.0.created.cmp(&a.0.created));
+    v
+}
+
+/// A monitor that died (killed, host crash) leaves a "running" record: kill what is
+/// left of the container, remove its cgroup and record the exit.
+fn reconcile(root: &StateRoot, record: Record) -> Result<(Record, State)> {
+    let dir = root.container(&record.id);
+    let _lock = Lock::acquire(&dir.join("lock"))?;
+    let mut state = State::load(root, &record.id)?;
+    if (state.status == Status::Running || state.status == Status::Restarting)
+        && !runtime::sys::process_alive(state.monitor_pid, state.monitor_start)
+    {
+        if runtime::sys::process_alive(state.pid, state.pid_start) {
+            let _ = runtime::sys::kill(state.pid, libc::SIGKILL);
+        }
+        let cg = runtime::cgroup::Cgroup::new(
+            runtime::cgroup::Layout::detect(),
+            root.cgroup_name(&record.id),
+        );
+        let _ = cg.destroy();
+        state.set_status(Status::Exited);
+        state.exit_code = 137;
+        state.error = "the container's monitor process died; the container was stopped".into();
+        state.finished_at = time::now_rfc3339();
+        state.pid = 0;
+        state.save(&dir)?;
+        if record.host_config.auto_remove {
+            drop(_lock);
+            remove_files(root, &record)?;
+        }
+    }
+    Ok((record, state))
+}
+
+/// Removes temp directories of creates that died half-way, and names that point
+/// at nothing.
+pub fn sweep_leftovers(root: &StateRoot) {
+    if let Ok(entries) = fs::read_dir(root.containers()) {
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let dead = |prefix: &str| {
+                n.strip_prefix(prefix)
+                    .and_then(|rest| rest.rsplit_once('-'))
+                    .and_then(|(_, pid)| pid.parse::<i32>().ok())
+                    .is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists())
+            };
+            if dead(".tmp-") || dead(".rm-") {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    if let Ok(entries) = fs::read_dir(root.names()) {
+        for e in entries.flatten() {
+            if let Ok(target) = fs::read_link(e.path()) {
+                let id = target.to_string_lossy().into_owned();
+                if !root.container(&id).exists() && !creating(root, &id) {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+}
+
+/// Deletes a stopped container's files, name and (with `--rm`) anonymous volumes.
+pub fn remove_files(root: &StateRoot, record: &Record) -> Result<()> {
+    let dir = root.container(&record.id);
+    // Rename first: a crash half-way leaves a `.rm-` leftover, never a half container.
+    let trash = root
+        .containers()
+        .join(format!(".rm-{}-{}", record.id, std::process::id()));
+    match fs::rename(&dir, &trash) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).ctx(|| format!("removing {}", dir.display())),
+    }
+    let name_link = root.names().join(record.short_name());
+    if fs::read_link(&name_link).is_ok_and(|t| t.as_os_str() == record.id.as_str()) {
+        let _ = fs::remove_file(&name_link);
+    }
+    fs::remove_dir_all(&trash).ctx(|| format!("removing {}", trash.display()))?;
+    if record.host_config.auto_remove {
+        remove_anonymous_volumes(root, record);
+    }
+    Ok(())
+}
+
+pub fn remove_anonymous_volumes(root: &StateRoot, record: &Record) {
+    for m in record.host_config.mounts.iter().filter(|m| m.anonymous) {
+        let _ = volumes::remove(root, &m.source, true);
+    }
+}

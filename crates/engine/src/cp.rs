@@ -1,0 +1,1 @@
+//! `berth cp`: copying between the host and a container.

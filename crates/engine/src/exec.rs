@@ -1,0 +1,93 @@
+//! `berth exec`: the process spec for an extra process in a running container, with the
+//! container's own security settings and environment plus the caller's overrides.
+
+use serde_json::json;
+
+use crate::containers;
+use crate::error::{Error, Result};
+use crate::spec;
+use crate::state_root::StateRoot;
+
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub command: Vec<String>,
+    pub env: Vec<String>,
+    pub env_files: Vec<std::path::PathBuf>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub tty: bool,
+    /// Terminal size (rows, columns) when `tty`.
+    pub console: Option<(u16, u16)>,
+}
+
+/// Everything `runtime::exec_in` needs.
+pub struct Prepared {
+    pub target: runtime::ExecTarget,
+    pub process: oci_spec::runtime::Process,
+}
+
+pub fn prepare(root: &StateRoot, key: &str, opts: &ExecOptions) -> Result<Prepared> {
+    let id = containers::find(root, key)?;
+    let (record, state) = containers::load(root, &id)?;
+    if !state.running || !runtime::sys::process_alive(state.pid, state.pid_start) {
+        return Err(Error::conflict(format!(
+            "container {} is not running (start it with `berth start`)",
+            record.short_name()
+        )));
+    }
+    if opts.command.is_empty() {
+        return Err(Error::invalid(
+            "no command given: berth exec CONTAINER COMMAND [ARG...]",
+        ));
+    }
+    let dir = root.container(&id);
+    let user_spec = opts
+        .user
+        .clone()
+        .unwrap_or_else(|| record.config.user.clone());
+    let user = spec::resolve_user(&record, &dir, &user_spec)?;
+    let mut extra = Vec::new();
+    for f in &opts.env_files {
+        extra.extend(crate::options::read_env_file(f)?);
+    }
+    extra.extend(crate::options::parse_env(&opts.env));
+    let mut env = spec::environment(&record, &user, &extra);
+    if opts.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
+    let cwd = opts
+        .workdir
+        .clone()
+        .unwrap_or_else(|| record.config.working_dir.clone());
+    let cwd = if cwd.is_empty() { "/".to_string() } else { cwd };
+    let caps = runtime::DEFAULT_CAPABILITIES;
+    let rlimits: Vec<_> = record
+        .host_config
+        .ulimits
+        .iter()
+        .map(|u| json!({"type": format!("RLIMIT_{}", u.name.to_ascii_uppercase()), "soft": u.soft, "hard": u.hard}))
+        .collect();
+    let mut p = json!({
+        "terminal": opts.tty,
+        "user": {"uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids},
+        "args": opts.command,
+        "env": env,
+        "cwd": cwd,
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+        "rlimits": rlimits,
+        "noNewPrivileges": true,
+    });
+    if let Some((rows, cols)) = opts.console {
+        p["consoleSize"] = json!({"height": rows, "width": cols});
+    }
+    let process = serde_json::from_value(p)
+        .map_err(|e| Error::invalid(format!("building the exec spec: {e}")))?;
+    let cg = runtime::cgroup::Cgroup::new(runtime::cgroup::Layout::detect(), root.cgroup_name(&id));
+    Ok(Prepared {
+        target: runtime::ExecTarget {
+            pid: state.pid,
+            cgroup_paths: cg.paths(),
+        },
+        process,
+    })
+}

@@ -1,0 +1,25 @@
+//! berth's engine: containers as records on disk, driven by short-lived CLI processes
+//! and one small monitor per running container. It composes the runtime (isolation)
+//! with state, locking, logs and volumes; it never parses command lines or prints.
+
+pub mod containers;
+pub mod cp;
+pub mod error;
+pub mod etc_files;
+pub mod exec;
+pub mod ids;
+pub mod lifecycle;
+pub mod logs;
+pub mod monitor;
+pub mod options;
+pub mod record;
+pub mod signals;
+pub mod spec;
+pub mod state_root;
+pub mod time;
+pub mod units;
+pub mod user;
+pub mod volumes;
+
+pub use error::{Error, Result};
+pub use state_root::StateRoot;

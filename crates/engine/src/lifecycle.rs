@@ -1,0 +1,265 @@
+//! Starting, stopping, signalling, waiting for and removing containers. Start hands
+//! the container to a new monitor process and waits for its verdict; the others act on
+//! the recorded pids, always checked against their start times so a reused pid is never
+//! signalled.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::Duration;
+
+use runtime::sys;
+
+use crate::containers;
+use crate::error::{Error, Result};
+use crate::monitor;
+use crate::record::{Record, State, Status};
+use crate::state_root::{Lock, StateRoot};
+
+/// A container whose monitor reported it started.
+#[derive(Debug)]
+pub struct Started {
+    pub id: String,
+    pub pid: i32,
+    pub monitor_pid: i32,
+    /// Channel to the monitor; `exited CODE` arrives on it when attached.
+    pub channel: OwnedFd,
+    /// The pty master when attached to a terminal (for resizing).
+    pub pty_master: Option<OwnedFd>,
+    pub warnings: Vec<String>,
+}
+
+/// Starts container `id` under a new monitor. With `attach`, the monitor copies the
+/// container's output to our stdout/stderr (and our stdin to it when requested).
+pub fn start(root: &StateRoot, id: &str, attach: bool) -> Result<Started> {
+    let dir = root.container(id);
+    let (record, _) = containers::load(root, id)?; // repairs a dead monitor's record first
+    let lock = Lock::acquire(&dir.join("lock"))?;
+    let state = State::load(root, id)?;
+    if state.running {
+        return Err(Error::conflict(format!(
+            "container {} is already running (stop it first with `berth stop {}`)",
+            record.short_name(),
+            record.short_name()
+        )));
+    }
+    let (ours, theirs) =
+        sys::seqpacket_pair().map_err(|e| Error::invalid(format!("socketpair: {e}")))?;
+    let null: OwnedFd = File::open("/dev/null")
+        .map_err(|e| Error::invalid(format!("/dev/null: {e}")))?
+        .into();
+    let stdio = if attach {
+        [0, 1, 2]
+    } else {
+        [null.as_raw_fd(); 3]
+    };
+    let fds = [
+        (stdio[0], 0),
+        (stdio[1], 1),
+        (stdio[2], 2),
+        (theirs.as_raw_fd(), monitor::NOTIFY_FD),
+        (lock.file().as_raw_fd(), monitor::LOCK_FD),
+    ];
+    let cs = |s: &str| {
+        CString::new(s).map_err(|_| Error::invalid(format!("path contains a NUL byte: {s:?}")))
+    };
+    let argv = [
+        cs("berth")?,
+        cs("__monitor")?,
+        cs(&root.dir().to_string_lossy())?,
+        cs(id)?,
+        cs(if attach { "1" } else { "0" })?,
+    ];
+    let monitor_pid = sys::spawn_session(&cs("/proc/self/exe")?, &argv, &fds)
+        .map_err(|e| Error::invalid(format!("starting the container monitor: {e}")))?;
+    drop(theirs);
+    drop(null);
+    let mut warnings = Vec::new();
+    loop {
+        let (msg, fd) = monitor::recv(&ours)
+            .map_err(|e| Error::invalid(format!("talking to the monitor: {e}")))?;
+        if let Some(w) = msg.strip_prefix("warning ") {
+            warnings.push(w.to_string());
+            continue;
+        }
+        if let Some(pid) = msg.strip_prefix("started ") {
+            drop(lock);
+            return Ok(Started {
+                id: id.to_string(),
+                pid: pid.trim().parse().unwrap_or(0),
+                monitor_pid,
+                channel: ours,
+                pty_master: fd,
+                warnings,
+            });
+        }
+        let _ = sys::waitpid(monitor_pid, 0);
+        if let Some(rest) = msg.strip_prefix("error ") {
+            let (code, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            return Err(Error::Start(runtime::StartError {
+                exit_code: code.parse().unwrap_or(125),
+                message: text.to_string(),
+            }));
+        }
+        return Err(Error::invalid(format!(
+            "the monitor of container {} exited before starting it{}",
+            record.short_name(),
+            if msg.is_empty() {
+                String::new()
+            } else {
+                format!(": {msg}")
+            }
+        )));
+    }
+}
+
+impl Started {
+    /// Waits for an attached container to exit; returns its exit code. The monitor has
+    /// finished (record saved, `--rm` done) when this returns.
+    pub fn wait(self, root: &StateRoot) -> Result<i32> {
+        let code = loop {
+            match monitor::recv(&self.channel) {
+                Ok((msg, _)) if msg.starts_with("exited ") => {
+                    break msg[7..].trim().parse::<i32>().ok()
+                }
+                Ok((msg, _)) if msg.is_empty() => break None,
+                Ok(_) => continue,
+                Err(_) => break None,
+            }
+        };
+        let _ = sys::waitpid(self.monitor_pid, 0);
+        match code {
+            Some(c) => Ok(c),
+            None => Ok(containers::load(root, &self.id)
+                .map(|(_, s)| s.exit_code)
+                .unwrap_or(125)),
+        }
+    }
+}
+
+/// Opens a pidfd for (pid, start time), or None if that process is gone.
+fn pidfd(pid: i32, start: u64) -> Option<OwnedFd> {
+    if pid <= 0 {
+        return None;
+    }
+    let fd = sys::pidfd_open(pid).ok()?;
+    // Checked after opening: from here on the fd names this process even if it exits.
+    sys::process_alive(pid, start).then_some(fd)
+}
+
+/// Waits until the process behind `fd` exits, or `timeout` passes. True if it exited.
+fn wait_fd(fd: &OwnedFd, timeout: Option<Duration>) -> bool {
+    let mut p = [libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
+    matches!(sys::poll(&mut p, ms), Ok(n) if n > 0)
+}
+
+fn wait_monitor(state: &State, timeout: Option<Duration>) -> bool {
+    match pidfd(state.monitor_pid, state.monitor_start) {
+        Some(fd) => wait_fd(&fd, timeout),
+        None => true,
+    }
+}
+
+/// Sends `sig` to the container's main process.
+pub fn kill(root: &StateRoot, id: &str, sig: i32) -> Result<()> {
+    let (record, state) = containers::load(root, id)?;
+    let fd = (state.running)
+        .then(|| pidfd(state.pid, state.pid_start))
+        .flatten();
+    let Some(fd) = fd else {
+        return Err(Error::conflict(format!(
+            "cannot kill container {}: container is not running",
+            record.short_name()
+        )));
+    };
+    sys::pidfd_send_signal(fd.as_fd(), sig)
+        .map_err(|e| Error::invalid(format!("signalling container {}: {e}", record.short_name())))
+}
+
+/// Docker's stop: the stop signal, then SIGKILL after the timeout. Returns once the
+/// monitor has recorded the exit.
+pub fn stop(root: &StateRoot, id: &str, timeout: Option<i64>) -> Result<()> {
+    let (record, state) = containers::load(root, id)?;
+    if !state.running {
+        return Ok(());
+    }
+    let sig = match record.config.stop_signal.as_str() {
+        "" => libc::SIGTERM,
+        s => crate::signals::parse(s)?,
+    };
+    let secs = timeout.or(record.config.stop_timeout).unwrap_or(10).max(0) as u64;
+    if let Some(fd) = pidfd(state.pid, state.pid_start) {
+        let _ = sys::pidfd_send_signal(fd.as_fd(), sig);
+        if !wait_fd(&fd, Some(Duration::from_secs(secs))) {
+            let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+            wait_fd(&fd, Some(Duration::from_secs(30)));
+        }
+    }
+    if !wait_monitor(&state, Some(Duration::from_secs(30))) {
+        return Err(Error::invalid(format!(
+            "container {} did not stop in time",
+            record.short_name()
+        )));
+    }
+    Ok(())
+}
+
+pub fn restart(root: &StateRoot, id: &str, timeout: Option<i64>) -> Result<Started> {
+    stop(root, id, timeout)?;
+    start(root, id, false)
+}
+
+/// Blocks until the container is not running; returns its exit code.
+pub fn wait(root: &StateRoot, id: &str) -> Result<i32> {
+    let (_, state) = containers::load(root, id)?;
+    if state.running {
+        wait_monitor(&state, None);
+    }
+    match containers::load(root, id) {
+        Ok((_, s)) => Ok(s.exit_code),
+        // Removed by its own --rm: the monitor recorded nothing we can read.
+        Err(Error::NoSuchContainer(_)) | Err(Error::Io { .. }) => Ok(state.exit_code),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a container; a running one only with `force` (it is killed first).
+pub fn remove(root: &StateRoot, id: &str, force: bool, volumes: bool) -> Result<Record> {
+    let (record, state) = containers::load(root, id)?;
+    if state.running {
+        if !force {
+            return Err(Error::conflict(format!(
+                "cannot remove container \"{}\": container is running: stop the container before removing or force remove (berth rm -f)",
+                record.name
+            )));
+        }
+        if let Some(fd) = pidfd(state.pid, state.pid_start) {
+            let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+            wait_fd(&fd, Some(Duration::from_secs(30)));
+        }
+        wait_monitor(&state, Some(Duration::from_secs(30)));
+    }
+    let dir = root.container(id);
+    if !dir.exists() {
+        return Ok(record); // its own --rm got there first
+    }
+    let lock = Lock::acquire(&dir.join("lock"))?;
+    let now = State::load(root, id)?;
+    if now.status == Status::Running {
+        return Err(Error::conflict(format!(
+            "container {} was started again while being removed",
+            record.short_name()
+        )));
+    }
+    drop(lock);
+    containers::remove_files(root, &record)?;
+    if volumes {
+        containers::remove_anonymous_volumes(root, &record);
+    }
+    Ok(record)
+}

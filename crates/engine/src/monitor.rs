@@ -1,0 +1,437 @@
+//! The per-container monitor: berth re-executed (`berth __monitor ROOT ID ATTACH`) in its
+//! own session, parent of the container. It starts the container through the runtime,
+//! records its state, copies its output to the log (and to the attached CLI), relays
+//! the terminal, reaps it, records the exit status and OOM kill, removes the cgroup, and
+//! removes the container under `--rm`. One per running container, so it keeps no more
+//! than a few buffers; it never blocks on anything but its poll loop.
+//!
+//! Descriptors it inherits: 0-2 are the CLI's stdio when attached (else /dev/null),
+//! 3 is a SOCK_SEQPACKET socket to the CLI, 4 the container lock the CLI holds.
+//!
+//! Messages to the CLI: `started PID` (with the pty master when attached to a
+//! terminal), `error CODE MESSAGE`, `exited CODE`.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use runtime::cgroup::{Cgroup, Layout};
+use runtime::sys;
+
+use crate::containers;
+use crate::error::IoContext;
+use crate::logs::{LogWriter, Stream};
+use crate::record::{Record, State, Status};
+use crate::spec;
+use crate::state_root::{Lock, StateRoot};
+use crate::time;
+
+pub const NOTIFY_FD: RawFd = 3;
+pub const LOCK_FD: RawFd = 4;
+
+/// Entry point of `berth __monitor`. Returns the monitor's own exit code.
+pub fn main(args: &[String]) -> i32 {
+    let (Some(root), Some(id), Some(attach)) = (args.first(), args.get(1), args.get(2)) else {
+        eprintln!("berth __monitor: internal command, not for direct use");
+        return 125;
+    };
+    let notify = Some(sys::own(NOTIFY_FD));
+    // fd 4 was handed to us by the CLI for exactly this purpose.
+    let lock = sys::own(LOCK_FD);
+    let root = match StateRoot::open(root) {
+        Ok(r) => r,
+        Err(e) => return fail_early(notify, &e.to_string()),
+    };
+    let mut m = Monitor {
+        root,
+        id: id.clone(),
+        attached: attach == "1",
+        notify,
+    };
+    m.run(lock)
+}
+
+fn fail_early(notify: Option<OwnedFd>, msg: &str) -> i32 {
+    if let Some(n) = notify {
+        let _ = sys::send_with_fd(n.as_fd(), format!("error 125 {msg}").as_bytes(), None);
+    }
+    125
+}
+
+struct Monitor {
+    root: StateRoot,
+    id: String,
+    attached: bool,
+    notify: Option<OwnedFd>,
+}
+
+/// Where the container's output comes from.
+enum Output {
+    Pipes {
+        out: Option<OwnedFd>,
+        err: Option<OwnedFd>,
+    },
+    Pty {
+        master: Option<OwnedFd>,
+    },
+}
+
+impl Monitor {
+    fn send(&self, msg: &str, fd: Option<std::os::fd::BorrowedFd<'_>>) {
+        if let Some(n) = &self.notify {
+            let _ = sys::send_with_fd(n.as_fd(), msg.as_bytes(), fd);
+        }
+    }
+
+    fn run(&mut self, lock: OwnedFd) -> i32 {
+        let dir = self.root.container(&self.id);
+        let record = match Record::load(&self.root, &self.id) {
+            Ok(r) => r,
+            Err(e) => return fail_early(self.notify.take(), &e.to_string()),
+        };
+        if let Err(e) = sys::block_signals(&[libc::SIGCHLD]) {
+            return fail_early(self.notify.take(), &format!("blocking SIGCHLD: {e}"));
+        }
+        let sfd = match sys::signalfd(&[libc::SIGCHLD]) {
+            Ok(fd) => fd,
+            Err(e) => return fail_early(self.notify.take(), &format!("signalfd: {e}")),
+        };
+        let log = match OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o640)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&record.log_path)
+        {
+            Ok(f) => f,
+            Err(e) => {
+                return fail_early(
+                    self.notify.take(),
+                    &format!("opening log {}: {e}", record.log_path),
+                )
+            }
+        };
+        let cgroup = Cgroup::new(Layout::detect(), self.root.cgroup_name(&self.id));
+
+        let started = self.start(&record, &dir, &cgroup);
+        let mut state = State::load(&self.root, &self.id).unwrap_or_else(|_| State::new());
+        let (pid, output) = match started {
+            Ok((pid, output, warnings)) => {
+                for w in warnings {
+                    self.send(&format!("warning {w}"), None);
+                }
+                (pid, output)
+            }
+            Err(e) => {
+                state.error = e.to_string();
+                state.exit_code = e.exit_code();
+                if state.status == Status::Running {
+                    state.set_status(Status::Exited);
+                }
+                let _ = state.save(&dir);
+                drop(lock);
+                if record.host_config.auto_remove {
+                    let _ = containers::remove_files(&self.root, &record);
+                }
+                self.send(&format!("error {} {}", e.exit_code(), e), None);
+                return 0;
+            }
+        };
+        state.set_status(Status::Running);
+        state.pid = pid;
+        state.pid_start = sys::process_start_time(pid).unwrap_or(0);
+        state.monitor_pid = sys::getpid();
+        state.monitor_start = sys::process_start_time(state.monitor_pid).unwrap_or(0);
+        state.exit_code = 0;
+        state.oom_killed = false;
+        state.error.clear();
+        state.started_at = time::now_rfc3339();
+        state.finished_at = crate::record::ZERO_TIME.into();
+        if let Err(e) = state.save(&dir) {
+            let _ = sys::kill(pid, libc::SIGKILL);
+            let _ = sys::waitpid(pid, 0);
+            let _ = cgroup.destroy();
+            self.send(&format!("error 125 {e}"), None);
+            return 0;
+        }
+        drop(lock);
+        match &output {
+            Output::Pty { master: Some(m) } if self.attached => {
+                self.send(&format!("started {pid}"), Some(m.as_fd()))
+            }
+            _ => self.send(&format!("started {pid}"), None),
+        }
+        if !self.attached {
+            self.notify = None;
+        }
+
+        let status = self.supervise(
+            pid,
+            output,
+            &sfd,
+            LogWriter::new(log),
+            record.config.open_stdin,
+        );
+        let exit_code = runtime::init::exit_code(status);
+        let oom = cgroup.oom_killed();
+        let cleanup_err = cgroup.destroy().err();
+
+        let lock = Lock::acquire(&dir.join("lock"));
+        let mut state = State::load(&self.root, &self.id).unwrap_or(state);
+        state.set_status(Status::Exited);
+        state.exit_code = exit_code;
+        state.oom_killed = oom;
+        state.pid = 0;
+        state.finished_at = time::now_rfc3339();
+        if let Some(e) = cleanup_err {
+            state.error = e.to_string();
+        }
+        let _ = state.save(&dir);
+        drop(lock);
+        if record.host_config.auto_remove {
+            let _ = containers::remove_files(&self.root, &record);
+        }
+        self.send(&format!("exited {exit_code}"), None);
+        0
+    }
+
+    fn start(
+        &self,
+        record: &Record,
+        dir: &Path,
+        cgroup: &Cgroup,
+    ) -> crate::error::Result<(i32, Output, Vec<String>)> {
+        let console = if record.config.tty && self.attached {
+            sys::get_winsize(sys::borrow(0))
+                .ok()
+                .map(|w| (w.ws_row, w.ws_col))
+        } else {
+            None
+        };
+        let oci = spec::build(record, &self.root, dir, console)?;
+        let dirs = spec::rootfs_dirs(dir);
+        let rootfs = runtime::Rootfs::Overlay {
+            lower: record.rootfs_layers.clone(),
+            upper: dirs.upper,
+            work: dirs.work,
+            target: dirs.merged,
+        };
+        let volume_seeds = record
+            .host_config
+            .mounts
+            .iter()
+            .filter(|m| {
+                m.kind == crate::record::MountType::Volume
+                    && !m.options.iter().any(|o| o == "nocopy")
+            })
+            .map(|m| {
+                (
+                    m.target.clone().into(),
+                    crate::volumes::data_dir(&self.root, &m.source),
+                )
+            })
+            .collect();
+        let (stdio, pipes) = if record.config.tty {
+            (runtime::Stdio::Terminal, None)
+        } else {
+            let (out_r, out_w) = sys::pipe().ctx(|| "creating the stdout pipe".into())?;
+            let (err_r, err_w) = sys::pipe().ctx(|| "creating the stderr pipe".into())?;
+            let stdin: OwnedFd = if self.attached && record.config.open_stdin {
+                std::io::stdin()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .ctx(|| "duplicating stdin".into())?
+            } else {
+                File::open("/dev/null")
+                    .ctx(|| "opening /dev/null".into())?
+                    .into()
+            };
+            (
+                runtime::Stdio::Fds {
+                    stdin,
+                    stdout: out_w,
+                    stderr: err_w,
+                },
+                Some((out_r, err_r)),
+            )
+        };
+        let started = runtime::spawn(runtime::Launch {
+            spec: &oci,
+            rootfs,
+            cgroup: Some(cgroup),
+            resources: spec::resources(record),
+            stdio,
+            init: record.host_config.init,
+            volume_seeds,
+        })?;
+        let output = match pipes {
+            Some((out, err)) => Output::Pipes {
+                out: Some(out),
+                err: Some(err),
+            },
+            None => Output::Pty {
+                master: started.pty_master,
+            },
+        };
+        Ok((started.pid, output, started.warnings))
+    }
+
+    /// Copies output until the container exits and its output is drained; returns the
+    /// wait status.
+    fn supervise(
+        &mut self,
+        pid: i32,
+        mut output: Output,
+        sfd: &OwnedFd,
+        mut log: LogWriter,
+        stdin: bool,
+    ) -> libc::c_int {
+        let mut status = None;
+        let mut stdin_open = stdin && self.attached && matches!(output, Output::Pty { .. });
+        let mut drain_deadline: Option<Instant> = None;
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            let mut fds: Vec<libc::pollfd> = Vec::with_capacity(5);
+            let pfd = |fd: RawFd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            fds.push(pfd(sfd.as_raw_fd()));
+            let (a, b) = match &output {
+                Output::Pipes { out, err } => (
+                    out.as_ref().map(|f| f.as_raw_fd()),
+                    err.as_ref().map(|f| f.as_raw_fd()),
+                ),
+                Output::Pty { master } => (master.as_ref().map(|f| f.as_raw_fd()), None),
+            };
+            let src_a = a.map(|fd| {
+                fds.push(pfd(fd));
+                fds.len() - 1
+            });
+            let src_b = b.map(|fd| {
+                fds.push(pfd(fd));
+                fds.len() - 1
+            });
+            let stdin_idx = stdin_open.then(|| {
+                fds.push(pfd(0));
+                fds.len() - 1
+            });
+            let notify_idx = self.notify.as_ref().map(|n| {
+                fds.push(libc::pollfd {
+                    fd: n.as_raw_fd(),
+                    events: 0,
+                    revents: 0,
+                });
+                fds.len() - 1
+            });
+            if status.is_some() && a.is_none() && b.is_none() {
+                break;
+            }
+            let timeout = match drain_deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    left.as_millis() as i32 + 1
+                }
+                None => -1,
+            };
+            if sys::poll(&mut fds, timeout).is_err() {
+                continue;
+            }
+            let ready = |i: Option<usize>| i.is_some_and(|i| fds[i].revents != 0);
+
+            if ready(Some(0)) {
+                while let Ok(Some(_)) = sys::read_signalfd(sfd.as_fd()) {}
+                if status.is_none() {
+                    if let Ok(Some((_, st))) = sys::waitpid(pid, libc::WNOHANG) {
+                        status = Some(st);
+                        // All writers are gone with the PID namespace; allow a moment
+                        // for the kernel to deliver what is left in the pipes.
+                        drain_deadline = Some(Instant::now() + Duration::from_secs(2));
+                        stdin_open = false;
+                    }
+                }
+            }
+            if ready(notify_idx) {
+                // The CLI went away: keep running, stop talking to its terminal.
+                self.detach();
+                stdin_open = false;
+            }
+            if ready(stdin_idx) {
+                let n = sys::read(0, &mut buf).unwrap_or(0);
+                if n == 0 {
+                    stdin_open = false;
+                } else if let Output::Pty { master: Some(m) } = &output {
+                    let _ = sys::write_all(m.as_raw_fd(), &buf[..n]);
+                }
+            }
+            for (idx, stream) in [(src_a, Stream::Stdout), (src_b, Stream::Stderr)] {
+                if !ready(idx) {
+                    continue;
+                }
+                let Some(fd) = idx.map(|i| fds[i].fd) else {
+                    continue;
+                };
+                let n = sys::read(fd, &mut buf).unwrap_or(0);
+                if n == 0 {
+                    match &mut output {
+                        Output::Pipes { out, err } => {
+                            if stream == Stream::Stdout {
+                                *out = None
+                            } else {
+                                *err = None
+                            }
+                        }
+                        Output::Pty { master } => *master = None,
+                    }
+                    continue;
+                }
+                let _ = log.write(stream, &buf[..n]);
+                if self.attached {
+                    let target = if stream == Stream::Stderr { 2 } else { 1 };
+                    if sys::write_all(target, &buf[..n]).is_err() {
+                        self.detach();
+                    }
+                }
+            }
+        }
+        let _ = log.flush_partial();
+        match status {
+            Some(s) => s,
+            None => loop {
+                match sys::waitpid(pid, 0) {
+                    Ok(Some((_, s))) => break s,
+                    Ok(None) => continue,
+                    Err(_) => break 137 << 8,
+                }
+            },
+        }
+    }
+
+    /// Drops every reference to the CLI's terminal and socket.
+    fn detach(&mut self) {
+        if !self.attached {
+            return;
+        }
+        self.attached = false;
+        self.notify = None;
+        if let Ok(null) = File::open("/dev/null") {
+            let null: OwnedFd = null.into();
+            for fd in 0..3 {
+                let _ = sys::dup2(null.as_raw_fd(), fd);
+            }
+        }
+    }
+}
+
+/// Reads one message from the monitor.
+pub fn recv(sock: &OwnedFd) -> std::io::Result<(String, Option<OwnedFd>)> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let (n, fd) = sys::recv_with_fd(sock.as_fd(), &mut buf)?;
+    Ok((String::from_utf8_lossy(&buf[..n]).into_owned(), fd))
+}

@@ -1,0 +1,216 @@
+//! A container's records: `Record` (what it is, fixed at create) and `State` (what it is
+//! doing), shaped like `docker inspect` so that inspect and `--format` templates work the
+//! way Docker users expect. Owns loading and saving them; never decides lifecycle.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::state_root::{read_json, write_json, StateRoot};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Config {
+    pub hostname: String,
+    pub domainname: String,
+    pub user: String,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub env: Vec<String>,
+    pub cmd: Vec<String>,
+    pub entrypoint: Vec<String>,
+    pub image: String,
+    pub working_dir: String,
+    pub labels: BTreeMap<String, String>,
+    pub stop_signal: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MountType {
+    #[default]
+    Bind,
+    Volume,
+    Tmpfs,
+}
+
+/// One mount as the user asked for it (`-v`, `--mount`, `--tmpfs`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct MountPoint {
+    #[serde(rename = "Type")]
+    pub kind: MountType,
+    /// Host path for binds, volume name for volumes, empty for tmpfs.
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+    /// Extra mount options (tmpfs size/mode, bind propagation...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// An anonymous volume, removed with the container under `--rm`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub anonymous: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestartPolicy {
+    pub name: String,
+    pub maximum_retry_count: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HostConfig {
+    pub network_mode: String,
+    pub restart_policy: RestartPolicy,
+    pub auto_remove: bool,
+    pub privileged: bool,
+    pub readonly_rootfs: bool,
+    pub init: bool,
+    pub memory: i64,
+    pub memory_swap: i64,
+    pub nano_cpus: i64,
+    pub cpu_shares: i64,
+    pub pids_limit: Option<i64>,
+    pub shm_size: i64,
+    pub ulimits: Vec<Ulimit>,
+    pub mounts: Vec<MountPoint>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security_opt: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GraphDriver {
+    pub name: String,
+    pub data: BTreeMap<String, String>,
+}
+
+/// What a container is. Written once by `create`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Record {
+    pub id: String,
+    pub created: String,
+    pub path: String,
+    pub args: Vec<String>,
+    /// Docker prefixes names with "/".
+    pub name: String,
+    pub image: String,
+    pub config: Config,
+    pub host_config: HostConfig,
+    pub graph_driver: GraphDriver,
+    pub log_path: String,
+    pub hostname_path: String,
+    pub hosts_path: String,
+    pub resolv_conf_path: String,
+    /// Read-only lower directories of the root filesystem, topmost first.
+    pub rootfs_layers: Vec<PathBuf>,
+}
+
+impl Record {
+    /// The name without Docker's leading slash.
+    pub fn short_name(&self) -> &str {
+        self.name.trim_start_matches('/')
+    }
+
+    pub fn load(root: &StateRoot, id: &str) -> Result<Record> {
+        read_json(&root.container(id).join("record.json"))
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        write_json(&dir.join("record.json"), self)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Restarting,
+    Exited,
+    Removing,
+    Dead,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Restarting => "restarting",
+            Status::Exited => "exited",
+            Status::Removing => "removing",
+            Status::Dead => "dead",
+        }
+    }
+}
+
+/// What a container is doing. Replaced atomically under the container's lock.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct State {
+    pub status: Status,
+    pub running: bool,
+    pub paused: bool,
+    pub restarting: bool,
+    #[serde(rename = "OOMKilled")]
+    pub oom_killed: bool,
+    pub dead: bool,
+    pub pid: i32,
+    pub exit_code: i32,
+    pub error: String,
+    pub started_at: String,
+    pub finished_at: String,
+    /// berth's own bookkeeping: the container's monitor and the start times that make
+    /// (pid, start) pairs safe against pid reuse.
+    #[serde(default)]
+    pub monitor_pid: i32,
+    #[serde(default)]
+    pub monitor_start: u64,
+    #[serde(default)]
+    pub pid_start: u64,
+}
+
+pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+impl State {
+    pub fn new() -> State {
+        State {
+            started_at: ZERO_TIME.into(),
+            finished_at: ZERO_TIME.into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn load(root: &StateRoot, id: &str) -> Result<State> {
+        read_json(&root.container(id).join("state.json"))
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        write_json(&dir.join("state.json"), self)
+    }
+
+    pub fn set_status(&mut self, status: Status) {
+        self.status = status;
+        self.running = status == Status::Running;
+        self.restarting = status == Status::Restarting;
+        self.dead = status == Status::Dead;
+    }
+}

@@ -1,0 +1,231 @@
+//! Builds the OCI runtime spec for a container from its record: the hardened defaults
+//! (namespaces, Docker's capability set, no_new_privs, masked and read-only paths, a
+//! minimal /dev) plus what the user asked for. The runtime only ever sees this spec.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::record::{MountType, Record};
+use crate::state_root::StateRoot;
+use crate::user::{self, ExecUser};
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The overlay directories of a container.
+pub struct RootfsDirs {
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    pub merged: PathBuf,
+}
+
+pub fn rootfs_dirs(dir: &Path) -> RootfsDirs {
+    RootfsDirs {
+        upper: dir.join("upper"),
+        work: dir.join("work"),
+        merged: dir.join("merged"),
+    }
+}
+
+/// Resolves the record's user against the container's own filesystem.
+pub fn resolve_user(record: &Record, dir: &Path, spec: &str) -> Result<ExecUser> {
+    if spec.is_empty() || spec == "0" || spec == "0:0" {
+        // The common case needs no file reads on the start path.
+        return Ok(ExecUser {
+            uid: 0,
+            gid: 0,
+            additional_gids: vec![0],
+            home: "/root".into(),
+        });
+    }
+    let layers = user::layers_for(&rootfs_dirs(dir).upper, &record.rootfs_layers);
+    user::resolve(spec, &layers)
+}
+
+/// The environment the workload gets: Docker's defaults, then the record's.
+pub fn environment(record: &Record, user: &ExecUser, extra: &[String]) -> Vec<String> {
+    let mut base = vec![
+        format!("PATH={DEFAULT_PATH}"),
+        format!("HOSTNAME={}", record.config.hostname),
+    ];
+    if record.config.tty {
+        base.push("TERM=xterm".into());
+    }
+    let mut env = crate::options::merge_env(&[&base, &record.config.env, extra]);
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", user.home));
+    }
+    env
+}
+
+/// Docker's default set in bounding, effective and permitted; nothing inheritable or
+/// ambient, so a non-root workload ends up with no effective capabilities after exec.
+fn capabilities() -> Value {
+    let caps = runtime::DEFAULT_CAPABILITIES;
+    json!({ "bounding": caps, "effective": caps, "permitted": caps })
+}
+
+fn rlimits(record: &Record) -> Vec<Value> {
+    record
+        .host_config
+        .ulimits
+        .iter()
+        .map(|u| json!({ "type": format!("RLIMIT_{}", u.name.to_ascii_uppercase()), "soft": u.soft, "hard": u.hard }))
+        .collect()
+}
+
+fn mounts(record: &Record, root: &StateRoot, dir: &Path) -> Result<Vec<Value>> {
+    let hc = &record.host_config;
+    let shm = if hc.shm_size > 0 {
+        hc.shm_size
+    } else {
+        64 << 20
+    };
+    let mut v = vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={shm}")]}),
+    ];
+    if hc.network_mode == "host" {
+        // sysfs of the host's network namespace cannot be mounted afresh: bind it.
+        v[3] = json!({"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+    }
+    for (file, dest) in [
+        ("hostname", "/etc/hostname"),
+        ("hosts", "/etc/hosts"),
+        ("resolv.conf", "/etc/resolv.conf"),
+    ] {
+        let opts: Vec<&str> = if hc.readonly_rootfs {
+            vec!["bind", "ro"]
+        } else {
+            vec!["bind"]
+        };
+        v.push(
+            json!({"destination": dest, "type": "bind", "source": dir.join(file), "options": opts}),
+        );
+    }
+    for m in &hc.mounts {
+        let mut opts: Vec<String> = Vec::new();
+        let (typ, source) = match m.kind {
+            MountType::Bind => {
+                opts.push("rbind".into());
+                let src = PathBuf::from(&m.source);
+                if !src.exists() {
+                    return Err(Error::invalid(format!(
+                        "bind source path does not exist: {} (create it, or use a named volume)",
+                        m.source
+                    )));
+                }
+                ("bind", src)
+            }
+            MountType::Volume => {
+                opts.push("rbind".into());
+                ("bind", crate::volumes::data_dir(root, &m.source))
+            }
+            MountType::Tmpfs => {
+                opts.extend(["nosuid".to_string(), "nodev".to_string()]);
+                if !m.options.iter().any(|o| o == "exec") {
+                    opts.push("noexec".into());
+                }
+                ("tmpfs", PathBuf::from("tmpfs"))
+            }
+        };
+        if m.read_only {
+            opts.push("ro".into());
+        }
+        opts.extend(
+            m.options
+                .iter()
+                .filter(|o| *o != "nocopy" && *o != "exec")
+                .cloned(),
+        );
+        v.push(json!({"destination": m.target, "type": typ, "source": source, "options": opts}));
+    }
+    Ok(v)
+}
+
+/// The complete runtime spec for starting `record`.
+pub fn build(
+    record: &Record,
+    root: &StateRoot,
+    dir: &Path,
+    console: Option<(u16, u16)>,
+) -> Result<runtime::Spec> {
+    let user = resolve_user(record, dir, &record.config.user)?;
+    let hc = &record.host_config;
+    let mut namespaces = vec![
+        json!({"type": "pid"}),
+        json!({"type": "mount"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+        json!({"type": "cgroup"}),
+    ];
+    if hc.network_mode != "host" {
+        namespaces.push(json!({"type": "network"}));
+    }
+    let mut process = json!({
+        "terminal": record.config.tty,
+        "user": {"uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids},
+        "args": record.args_full(),
+        "env": environment(record, &user, &[]),
+        "cwd": if record.config.working_dir.is_empty() { "/" } else { record.config.working_dir.as_str() },
+        "capabilities": capabilities(),
+        "rlimits": rlimits(record),
+        "noNewPrivileges": true,
+    });
+    if let Some((rows, cols)) = console {
+        process["consoleSize"] = json!({"height": rows, "width": cols});
+    }
+    let spec = json!({
+        "ociVersion": "1.0.2",
+        "process": process,
+        "root": {"path": rootfs_dirs(dir).merged, "readonly": hc.readonly_rootfs},
+        "hostname": record.config.hostname,
+        "mounts": mounts(record, root, dir)?,
+        "linux": {
+            "namespaces": namespaces,
+            "maskedPaths": runtime::MASKED_PATHS,
+            "readonlyPaths": runtime::READONLY_PATHS,
+        },
+    });
+    let mut spec = spec;
+    if !record.config.domainname.is_empty() {
+        spec["domainname"] = json!(record.config.domainname);
+    }
+    serde_json::from_value(spec)
+        .map_err(|e| Error::invalid(format!("building the runtime spec: {e}")))
+}
+
+/// Cgroup limits from the record.
+pub fn resources(record: &Record) -> runtime::cgroup::Resources {
+    let hc = &record.host_config;
+    let mut r = runtime::cgroup::Resources::default();
+    if hc.memory > 0 {
+        r.memory = Some(hc.memory);
+    }
+    if hc.memory_swap != 0 {
+        r.memory_swap = Some(hc.memory_swap);
+    }
+    if hc.cpu_shares > 0 {
+        r.cpu_shares = Some(hc.cpu_shares as u64);
+    }
+    if hc.nano_cpus > 0 {
+        r.cpu_period = Some(100_000);
+        r.cpu_quota = Some(hc.nano_cpus / 10_000);
+    }
+    r.pids_limit = hc.pids_limit;
+    r
+}
+
+impl Record {
+    /// Entrypoint followed by Cmd: what the container runs.
+    pub fn args_full(&self) -> Vec<String> {
+        let mut v = self.config.entrypoint.clone();
+        v.extend(self.config.cmd.iter().cloned());
+        v
+    }
+}

@@ -1,0 +1,1 @@
+//! Path-relative (*at) file operations confined to a root directory, for `berth cp`.

@@ -1,0 +1,138 @@
+//! Parent side of starting a container: creates the cgroup, clones the setup process
+//! into new namespaces, places it in the cgroup, releases it, and collects the pty
+//! master and the start result. On failure nothing is left: the child is reaped and the
+//! cgroup removed.
+
+use std::os::fd::{AsFd, AsRawFd};
+
+use oci_spec::runtime::LinuxNamespaceType;
+
+use crate::child::{self, Pipes};
+use crate::{sys, Launch, StartError, Started, Stdio};
+
+fn clone_flags(launch: &Launch<'_>) -> libc::c_int {
+    let mut flags = 0;
+    let namespaces = launch
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default();
+    for ns in namespaces.iter().filter(|n| n.path().is_none()) {
+        flags |= match ns.typ() {
+            LinuxNamespaceType::Mount => libc::CLONE_NEWNS,
+            LinuxNamespaceType::Uts => libc::CLONE_NEWUTS,
+            LinuxNamespaceType::Ipc => libc::CLONE_NEWIPC,
+            LinuxNamespaceType::Pid => libc::CLONE_NEWPID,
+            LinuxNamespaceType::Network => libc::CLONE_NEWNET,
+            // The cgroup namespace is created by the child once it is in its cgroup.
+            _ => 0,
+        };
+    }
+    flags
+}
+
+/// Starts the container described by `launch`. Returns once the workload has been
+/// exec'd (or the init has started it), or with the reason it could not be.
+pub fn spawn(launch: Launch<'_>) -> Result<Started, StartError> {
+    let flags = clone_flags(&launch);
+    let warnings = match launch.cgroup {
+        Some(cg) => cg
+            .create(&launch.resources)
+            .map_err(|e| StartError::berth(e.to_string()))?,
+        None => Vec::new(),
+    };
+    let cleanup_cgroup = |e: StartError| {
+        if let Some(cg) = launch.cgroup {
+            let _ = cg.destroy();
+        }
+        e
+    };
+    let (go_r, go_w) = sys::pipe()
+        .map_err(StartError::from)
+        .map_err(cleanup_cgroup)?;
+    let (err_r, err_w) = sys::pipe()
+        .map_err(StartError::from)
+        .map_err(cleanup_cgroup)?;
+    let pty = if matches!(launch.stdio, Stdio::Terminal) {
+        Some(
+            sys::seqpacket_pair()
+                .map_err(StartError::from)
+                .map_err(cleanup_cgroup)?,
+        )
+    } else {
+        None
+    };
+    let cgroup = launch.cgroup;
+    let pid = match sys::clone_fork(flags) {
+        Err(e) => {
+            return Err(cleanup_cgroup(StartError::berth(format!(
+                "creating the container's namespaces: {e}"
+            ))))
+        }
+        Ok(sys::Forked::Child) => {
+            drop(go_w);
+            drop(err_r);
+            let (parent_end, child_end) = match pty {
+                Some((a, b)) => (Some(a), Some(b)),
+                None => (None, None),
+            };
+            drop(parent_end);
+            child::run(
+                launch,
+                Pipes {
+                    go: go_r,
+                    err: err_w,
+                    pty: child_end,
+                },
+            )
+        }
+        Ok(sys::Forked::Parent(pid)) => pid,
+    };
+    drop(go_r);
+    drop(err_w);
+    drop(launch.stdio);
+    let pty_parent = pty.map(|(a, _b)| a);
+
+    let abort = |e: StartError| {
+        let _ = sys::kill(pid, libc::SIGKILL);
+        let _ = sys::waitpid(pid, 0);
+        if let Some(cg) = cgroup {
+            let _ = cg.destroy();
+        }
+        e
+    };
+    if let Some(cg) = cgroup {
+        if let Err(e) = cg.add_pid(pid) {
+            return Err(abort(StartError::berth(e.to_string())));
+        }
+    }
+    if let Err(e) = sys::write_all(go_w.as_raw_fd(), b"g") {
+        return Err(abort(StartError::berth(format!(
+            "releasing the container: {e}"
+        ))));
+    }
+    drop(go_w);
+
+    let mut pty_master = None;
+    if let Some(sock) = &pty_parent {
+        let mut buf = [0u8; 16];
+        if let Ok((_, fd)) = sys::recv_with_fd(sock.as_fd(), &mut buf) {
+            pty_master = fd;
+        }
+    }
+    match crate::report::wait(&err_r) {
+        Ok(()) => Ok(Started {
+            pid,
+            pty_master,
+            warnings,
+        }),
+        Err(e) => {
+            let _ = sys::waitpid(pid, 0);
+            if let Some(cg) = cgroup {
+                let _ = cg.destroy();
+            }
+            Err(e)
+        }
+    }
+}
