@@ -166,6 +166,8 @@ impl Monitor {
         if !self.attached {
             self.notify = None;
         }
+        // One monitor per running container: keep only what the supervision loop needs.
+        sys::shed_startup_pages();
 
         let status = self.supervise(
             pid,

@@ -176,15 +176,16 @@ pub fn parse_mount(spec: &str) -> Result<MountPoint> {
         };
         match k {
             "type" => {
-                kind =
-                    Some(match need(v)?.as_str() {
-                        "bind" => MountType::Bind,
-                        "volume" => MountType::Volume,
-                        "tmpfs" => MountType::Tmpfs,
-                        other => return Err(Error::invalid(format!(
+                kind = Some(match need(v)?.as_str() {
+                    "bind" => MountType::Bind,
+                    "volume" => MountType::Volume,
+                    "tmpfs" => MountType::Tmpfs,
+                    other => {
+                        return Err(Error::invalid(format!(
                             "invalid mount type {other:?} in --mount: use bind, volume or tmpfs"
-                        ))),
-                    })
+                        )))
+                    }
+                })
             }
             "source" | "src" => m.source = need(v)?,
             "target" | "destination" | "dst" => m.target = need(v)?,

@@ -101,9 +101,11 @@ pub fn resolve(spec: &str, layers: &[PathBuf]) -> Result<ExecUser> {
             Some(p) => (uid, p.gid, p.home.clone(), Some(p.name.clone())),
             None => (uid, 0, "/".to_string(), None),
         },
-        (None, Err(_)) => return Err(Error::invalid(format!(
+        (None, Err(_)) => {
+            return Err(Error::invalid(format!(
             "unable to find user {user_part}: no matching entries in the container's /etc/passwd"
-        ))),
+        )))
+        }
     };
     if let Some(g) = group_part {
         gid = match (groups.iter().find(|x| x.name == g), g.parse::<u32>()) {
