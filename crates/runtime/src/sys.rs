@@ -860,7 +860,7 @@ pub fn shed_startup_pages() {
         return;
     };
     let mut current: Option<(usize, usize)> = None;
-    let mut zap = |range: Option<(usize, usize)>| {
+    let zap = |range: Option<(usize, usize)>| {
         if let Some((start, end)) = range {
             // SAFETY: see the function comment: a private read-only file mapping with no
             // anonymous pages; MADV_DONTNEED only drops page-table entries.
