@@ -425,3 +425,61 @@ fn unsafe_kill(pid: i32) {
         .unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn logs_follow_streams_until_the_container_stops() {
+    let b = berth();
+    b.detached(
+        &["--name", "fol"],
+        &[
+            "sh",
+            "-c",
+            "for i in 1 2 3; do echo line$i; sleep 0.3; done",
+        ],
+    );
+    let out = b.run(&["logs", "-f", "fol"]);
+    assert_eq!(stdout(&out), "line1\nline2\nline3\n");
+}
+
+#[test]
+fn env_files_entrypoint_and_domainname() {
+    let b = berth();
+    let dir = tempfile::tempdir().unwrap();
+    let envf = dir.path().join("env");
+    std::fs::write(&envf, "# comment\nFROM_FILE=yes\nOVERRIDE=file\n").unwrap();
+    let out = b.run_ctr(
+        &[
+            "--rm",
+            "--env-file",
+            envf.to_str().unwrap(),
+            "-e",
+            "OVERRIDE=flag",
+            "--entrypoint",
+            "/bin/echo",
+            "--domainname",
+            "example.test",
+        ],
+        &["a", "b"],
+    );
+    assert_eq!(stdout(&out), "a b\n");
+    let out = b.run_ctr(
+        &[
+            "--rm",
+            "--env-file",
+            envf.to_str().unwrap(),
+            "-e",
+            "OVERRIDE=flag",
+            "--domainname",
+            "example.test",
+        ],
+        &[
+            "sh",
+            "-c",
+            "echo $FROM_FILE $OVERRIDE; cat /proc/sys/kernel/domainname",
+        ],
+    );
+    assert_eq!(stdout(&out), "yes flag\nexample.test\n");
+    let out = b.run_ctr(&["--rm", "--env-file", "/no/such/file"], &["true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("/no/such/file"));
+}

@@ -60,3 +60,48 @@ fn tty_output_is_logged() {
     assert_eq!(code, 0);
     assert!(b.ok(&["logs", "tl"]).contains("logged-line"));
 }
+
+#[test]
+fn resizing_the_terminal_resizes_the_container_pty() {
+    let b = berth();
+    let bin = env!("CARGO_BIN_EXE_berth");
+    let rootfs = b.rootfs();
+    // The outer terminal starts at 10x50; half a second in, it becomes 20x99 while the
+    // container is running: the container must see both sizes.
+    let cmd = format!(
+        "sh -c 'stty cols 50 rows 10; {bin} run --rm -it --rootfs {rootfs} sh -c \"stty size; sleep 1.5; stty size\" </dev/tty & sleep 0.5; stty cols 99 rows 20 </dev/tty; wait'"
+    );
+    let (_, out) = in_pty(&b, &cmd, "");
+    assert!(out.contains("10 50"), "{out}");
+    assert!(out.contains("20 99"), "{out}");
+}
+
+#[test]
+fn without_a_tty_signals_are_proxied_to_the_container() {
+    let b = berth();
+    let rootfs = b.rootfs();
+    let child = b
+        .cmd()
+        .args([
+            "run",
+            "--rm",
+            "--init",
+            "--rootfs",
+            &rootfs,
+            "sh",
+            "-c",
+            "trap 'echo got-int; exit 4' INT; while true; do sleep 0.1; done",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let st = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(stdout(&out), "got-int\n");
+}
