@@ -258,7 +258,7 @@ fn build(source: &Source, funcs: &[(&str, Func)]) -> Result<Template, String> {
     let parse = |text: &str| {
         let mut tmpl = Template::default();
         tmpl.add_funcs(funcs);
-        tmpl.parse(text).map(|()| tmpl)
+        tmpl.parse(text).map(|()| tmpl).map_err(|e| e.to_string())
     };
     match parse(&source.hooked) {
         Ok(tmpl) => Ok(tmpl),
@@ -1236,7 +1236,7 @@ pub fn align_columns(text: &str, min_width: usize, padding: usize) -> String {
             out.push_str(cell);
             if let Some(&block) = block_of[i].get(column) {
                 let fill = block_width[block].saturating_sub(cell.chars().count());
-                out.extend(std::iter::repeat(' ').take(fill));
+                out.extend(std::iter::repeat_n(' ', fill));
             }
         }
     }

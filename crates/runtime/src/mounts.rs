@@ -5,7 +5,7 @@
 //! image can never redirect a mount onto the host. Runs only in the container's setup
 //! process; never call it from a process in the host mount namespace.
 
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::fs;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -15,7 +15,7 @@ use std::path::{Component, Path, PathBuf};
 use oci_spec::runtime::Mount;
 
 use crate::report::Context;
-use crate::{sys, Rootfs, StartError};
+use crate::{fsat, sys, Rootfs, StartError};
 
 /// Makes the whole tree private to this namespace, then mounts the root at its target.
 /// Returns the target directory.
@@ -132,20 +132,50 @@ pub fn parse_options(options: &[String]) -> MountOptions {
 
 /// Opens (creating if needed) `dest` inside `root` without ever leaving it. Missing
 /// directories are created 0755; a missing last component becomes a directory, or an
-/// empty file when `file` is set (bind mounts of files need a file to cover).
+/// empty file when `file` is set (bind mounts of files need a file to cover). A dangling
+/// symlink on the way is followed the way the kernel would inside the root, and what it
+/// points at is created there (as runc's securejoin does), never on the host.
 pub fn ensure_in_root(root: BorrowedFd<'_>, dest: &Path, file: bool) -> io::Result<OwnedFd> {
-    match sys::openat2_in_root(root, dest, libc::O_PATH) {
-        Ok(fd) => return Ok(fd),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-        Err(e) => return Err(e),
+    let mut comps: Vec<OsString> = Vec::new();
+    push_lexical(&mut comps, dest);
+    // Each restart resolves one dangling symlink; 40 is the kernel's own link limit.
+    for _ in 0..40 {
+        let whole: PathBuf = Path::new("/").join(comps.iter().collect::<PathBuf>());
+        match sys::openat2_in_root(root, &whole, libc::O_PATH) {
+            Ok(fd) => return Ok(fd),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+        match create_missing(root, &comps, file)? {
+            Walk::Done(fd) => return Ok(fd),
+            Walk::Restart(next) => comps = next,
+        }
     }
-    let comps: Vec<&OsStr> = dest
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n),
-            _ => None,
-        })
-        .collect();
+    Err(io::Error::from_raw_os_error(libc::ELOOP))
+}
+
+enum Walk {
+    Done(OwnedFd),
+    /// A dangling symlink was met: the path to try next, with the link substituted.
+    Restart(Vec<OsString>),
+}
+
+/// Appends `p`'s components to `comps`, applying `..` lexically (clamped at the root,
+/// exactly as RESOLVE_IN_ROOT treats it).
+fn push_lexical(comps: &mut Vec<OsString>, p: &Path) {
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => comps.push(n.to_os_string()),
+            Component::ParentDir => {
+                comps.pop();
+            }
+            Component::RootDir => comps.clear(),
+            _ => {}
+        }
+    }
+}
+
+fn create_missing(root: BorrowedFd<'_>, comps: &[OsString], file: bool) -> io::Result<Walk> {
     let mut prefix = PathBuf::from("/");
     let mut parent = sys::openat2_in_root(root, &prefix, libc::O_PATH | libc::O_DIRECTORY)?;
     for (i, name) in comps.iter().enumerate() {
@@ -157,24 +187,36 @@ pub fn ensure_in_root(root: BorrowedFd<'_>, dest: &Path, file: bool) -> io::Resu
             libc::O_PATH | libc::O_DIRECTORY
         };
         match sys::openat2_in_root(root, &prefix, flags) {
-            Ok(fd) => parent = fd,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                let made = if last && file {
-                    sys::create_file_at(parent.as_fd(), name, 0o644)
-                } else {
-                    sys::mkdirat(parent.as_fd(), name, 0o755)
-                };
-                match made {
-                    Ok(()) => {}
-                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
-                    Err(e) => return Err(e),
-                }
-                parent = sys::openat2_in_root(root, &prefix, flags)?;
+            Ok(fd) => {
+                parent = fd;
+                continue;
             }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
             Err(e) => return Err(e),
         }
+        // Missing, or a symlink whose target is missing.
+        if let Ok(link) = fsat::open_at(parent.as_fd(), name, libc::O_PATH, 0) {
+            if fsat::fstat(link.as_fd()).is_ok_and(|st| st.kind() == fsat::FileKind::Symlink) {
+                let target = fsat::read_link(link.as_fd())?;
+                let mut next: Vec<OsString> = comps[..i].to_vec();
+                push_lexical(&mut next, Path::new(&target));
+                next.extend(comps[i + 1..].iter().cloned());
+                return Ok(Walk::Restart(next));
+            }
+        }
+        let made = if last && file {
+            sys::create_file_at(parent.as_fd(), name, 0o644)
+        } else {
+            sys::mkdirat(parent.as_fd(), name, 0o755)
+        };
+        match made {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+            Err(e) => return Err(e),
+        }
+        parent = sys::openat2_in_root(root, &prefix, flags)?;
     }
-    Ok(parent)
+    Ok(Walk::Done(parent))
 }
 
 /// Performs one OCI mount below `root_path` (open as `root`).

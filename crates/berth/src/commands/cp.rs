@@ -1,6 +1,9 @@
-//! `berth cp`.
+//! `berth cp`: copies files between the host and a container (engine::cp does the
+//! work). Prints nothing on success, like `docker cp` without a terminal; warnings
+//! about skipped files go to stderr.
 
 use clap::Args;
+use engine::cp::CopyOptions;
 use engine::StateRoot;
 
 #[derive(Args, Debug)]
@@ -17,7 +20,16 @@ pub struct CpArgs {
     dest: String,
 }
 
-pub fn run(_root: &StateRoot, args: CpArgs) -> engine::Result<i32> {
-    let _ = (args.archive, args.follow_link, &args.src, &args.dest);
-    Err(engine::Error::invalid("berth cp is not implemented yet"))
+pub fn run(root: &StateRoot, args: CpArgs) -> engine::Result<i32> {
+    let opts = CopyOptions {
+        archive: args.archive,
+        follow_link: args.follow_link,
+    };
+    let mut input = std::io::stdin().lock();
+    let mut output = std::io::stdout().lock();
+    let report = engine::cp::copy(root, &args.src, &args.dest, &opts, &mut input, &mut output)?;
+    for w in &report.warnings {
+        eprintln!("berth: warning: {w}");
+    }
+    Ok(0)
 }
