@@ -63,11 +63,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // The monitor is berth re-executed; keep its start free of argument parsing.
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("__monitor") {
-        return ExitCode::from(engine::monitor::main(&args[2..]).clamp(0, 255) as u8);
-    }
     let cli = Cli::parse();
     let root_dir = cli
         .root

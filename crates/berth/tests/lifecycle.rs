@@ -483,3 +483,14 @@ fn env_files_entrypoint_and_domainname() {
     assert_eq!(out.status.code(), Some(125));
     assert!(stderr(&out).contains("/no/such/file"));
 }
+
+#[test]
+fn the_leak_guard_sees_a_running_container_and_its_removal() {
+    let b = berth();
+    b.detached(&["--name", "seen"], &["sleep", "60"]);
+    let leaks = b.leaks();
+    assert!(leaks.iter().any(|l| l.starts_with("process")), "{leaks:#?}");
+    assert!(leaks.iter().any(|l| l.starts_with("cgroup")), "{leaks:#?}");
+    b.ok(&["rm", "-f", "seen"]);
+    b.assert_no_leaks();
+}

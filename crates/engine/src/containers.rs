@@ -600,25 +600,40 @@ pub fn sweep_leftovers(root: &StateRoot) {
 
 /// Deletes a stopped container's files, name and (with `--rm`) anonymous volumes.
 pub fn remove_files(root: &StateRoot, record: &Record) -> Result<()> {
+    match unpublish(root, record)? {
+        Some(trash) => delete(&trash),
+        None => Ok(()),
+    }
+}
+
+/// First half of removal: the container disappears from every listing and its name is
+/// free again (one rename and one unlink), and under `--rm` its anonymous volumes are
+/// gone. Returns the directory left to delete, or
+/// None if the container was already gone. A crash after this leaves a `.rm-` leftover
+/// that the next listing sweeps, never a half container.
+pub fn unpublish(root: &StateRoot, record: &Record) -> Result<Option<PathBuf>> {
     let dir = root.container(&record.id);
-    // Rename first: a crash half-way leaves a `.rm-` leftover, never a half container.
     let trash = root
         .containers()
         .join(format!(".rm-{}-{}", record.id, std::process::id()));
     match fs::rename(&dir, &trash) {
         Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).ctx(|| format!("removing {}", dir.display())),
     }
     let name_link = root.names().join(record.short_name());
     if fs::read_link(&name_link).is_ok_and(|t| t.as_os_str() == record.id.as_str()) {
         let _ = fs::remove_file(&name_link);
     }
-    fs::remove_dir_all(&trash).ctx(|| format!("removing {}", trash.display()))?;
     if record.host_config.auto_remove {
         remove_anonymous_volumes(root, record);
     }
-    Ok(())
+    Ok(Some(trash))
+}
+
+/// Second half of removal: the files themselves.
+pub fn delete(trash: &Path) -> Result<()> {
+    fs::remove_dir_all(trash).ctx(|| format!("removing {}", trash.display()))
 }
 
 pub fn remove_anonymous_volumes(root: &StateRoot, record: &Record) {

@@ -3,7 +3,6 @@
 //! the recorded pids, always checked against their start times so a reused pid is never
 //! signalled.
 
-use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::Duration;
@@ -45,34 +44,37 @@ pub fn start(root: &StateRoot, id: &str, attach: bool) -> Result<Started> {
     }
     let (ours, theirs) =
         sys::seqpacket_pair().map_err(|e| Error::invalid(format!("socketpair: {e}")))?;
+    let shared_lock: OwnedFd = lock
+        .file()
+        .try_clone()
+        .map_err(|e| Error::invalid(format!("sharing the container lock: {e}")))?
+        .into();
     let null: OwnedFd = File::open("/dev/null")
         .map_err(|e| Error::invalid(format!("/dev/null: {e}")))?
         .into();
-    let stdio = if attach {
-        [0, 1, 2]
-    } else {
-        [null.as_raw_fd(); 3]
+    // The monitor is a fork of this process, not a new exec: nothing on the start path
+    // pays for loading and initialising berth a second time. The CLI is single-threaded
+    // here, which fork requires.
+    let forked =
+        sys::fork().map_err(|e| Error::invalid(format!("starting the container monitor: {e}")))?;
+    let monitor_pid = match forked {
+        sys::Forked::Child => {
+            drop(ours);
+            let _ = sys::setsid();
+            if !attach {
+                for fd in 0..3 {
+                    let _ = sys::dup2(null.as_raw_fd(), fd);
+                }
+            }
+            drop(null);
+            drop(lock);
+            let code = monitor::serve(root.clone(), id, attach, theirs, shared_lock);
+            sys::exit_now(code)
+        }
+        sys::Forked::Parent(pid) => pid,
     };
-    let fds = [
-        (stdio[0], 0),
-        (stdio[1], 1),
-        (stdio[2], 2),
-        (theirs.as_raw_fd(), monitor::NOTIFY_FD),
-        (lock.file().as_raw_fd(), monitor::LOCK_FD),
-    ];
-    let cs = |s: &str| {
-        CString::new(s).map_err(|_| Error::invalid(format!("path contains a NUL byte: {s:?}")))
-    };
-    let argv = [
-        cs("berth")?,
-        cs("__monitor")?,
-        cs(&root.dir().to_string_lossy())?,
-        cs(id)?,
-        cs(if attach { "1" } else { "0" })?,
-    ];
-    let monitor_pid = sys::spawn_session(&cs("/proc/self/exe")?, &argv, &fds)
-        .map_err(|e| Error::invalid(format!("starting the container monitor: {e}")))?;
     drop(theirs);
+    drop(shared_lock);
     drop(null);
     let mut warnings = Vec::new();
     loop {
@@ -127,7 +129,9 @@ impl Started {
                 Err(_) => break None,
             }
         };
-        let _ = sys::waitpid(self.monitor_pid, 0);
+        // Reap the monitor if it is done; under --rm it may still be deleting the
+        // container's files, which the caller need not wait for.
+        let _ = sys::waitpid(self.monitor_pid, libc::WNOHANG);
         match code {
             Some(c) => Ok(c),
             None => Ok(containers::load(root, &self.id)

@@ -1,12 +1,12 @@
-//! The per-container monitor: berth re-executed (`berth __monitor ROOT ID ATTACH`) in its
-//! own session, parent of the container. It starts the container through the runtime,
+//! The per-container monitor: a process forked from the CLI into its own session,
+//! parent of the container. It starts the container through the runtime,
 //! records its state, copies its output to the log (and to the attached CLI), relays
 //! the terminal, reaps it, records the exit status and OOM kill, removes the cgroup, and
 //! removes the container under `--rm`. One per running container, so it keeps no more
 //! than a few buffers; it never blocks on anything but its poll loop.
 //!
-//! Descriptors it inherits: 0-2 are the CLI's stdio when attached (else /dev/null),
-//! 3 is a SOCK_SEQPACKET socket to the CLI, 4 the container lock the CLI holds.
+//! Its stdio is the CLI's when attached (else /dev/null); it talks to the CLI over a
+//! SOCK_SEQPACKET socket and starts out sharing the CLI's container lock.
 //!
 //! Messages to the CLI: `started PID` (with the pty master when attached to a
 //! terminal), `error CODE MESSAGE`, `exited CODE`.
@@ -28,27 +28,17 @@ use crate::spec;
 use crate::state_root::{Lock, StateRoot};
 use crate::time;
 
-pub const NOTIFY_FD: RawFd = 3;
-pub const LOCK_FD: RawFd = 4;
-
-/// Entry point of `berth __monitor`. Returns the monitor's own exit code.
-pub fn main(args: &[String]) -> i32 {
-    let (Some(root), Some(id), Some(attach)) = (args.first(), args.get(1), args.get(2)) else {
-        eprintln!("berth __monitor: internal command, not for direct use");
-        return 125;
-    };
-    let notify = Some(sys::own(NOTIFY_FD));
-    // fd 4 was handed to us by the CLI for exactly this purpose.
-    let lock = sys::own(LOCK_FD);
-    let root = match StateRoot::open(root) {
-        Ok(r) => r,
-        Err(e) => return fail_early(notify, &e.to_string()),
-    };
+/// Runs the monitor for container `id` in this (freshly forked, single-threaded)
+/// process. `notify` is the socket to the CLI, `lock` the container lock the CLI holds
+/// (the same open file, so the lock is shared until both close it). Returns the
+/// monitor's own exit code.
+pub fn serve(root: StateRoot, id: &str, attached: bool, notify: OwnedFd, lock: OwnedFd) -> i32 {
+    sys::set_process_name(c"berth-monitor");
     let mut m = Monitor {
         root,
-        id: id.clone(),
-        attached: attach == "1",
-        notify,
+        id: id.to_string(),
+        attached,
+        notify: Some(notify),
     };
     m.run(lock)
 }
@@ -180,6 +170,18 @@ impl Monitor {
         let oom = cgroup.oom_killed();
         let cleanup_err = cgroup.destroy().err();
 
+        if record.host_config.auto_remove {
+            // --rm: the record is about to go, so skip writing its final state. The CLI
+            // is told once the container is unpublished (gone from every listing, its
+            // name free); deleting the files follows without keeping the caller waiting.
+            let trash = containers::unpublish(&self.root, &record).ok().flatten();
+            self.send(&format!("exited {exit_code}"), None);
+            self.notify = None;
+            if let Some(trash) = trash {
+                let _ = containers::delete(&trash);
+            }
+            return 0;
+        }
         let lock = Lock::acquire(&dir.join("lock"));
         let mut state = State::load(&self.root, &self.id).unwrap_or(state);
         state.set_status(Status::Exited);
@@ -192,9 +194,6 @@ impl Monitor {
         }
         let _ = state.save(&dir);
         drop(lock);
-        if record.host_config.auto_remove {
-            let _ = containers::remove_files(&self.root, &record);
-        }
         self.send(&format!("exited {exit_code}"), None);
         0
     }

@@ -11,6 +11,8 @@ use crate::{report, sys};
 /// Becomes the init. `err_pipe` is the start-error channel: the workload child reports
 /// exec failures on it; PID 1 closes its own copy so the parent sees EOF on success.
 pub fn run_as_pid1(cmd: &Command, err_pipe: RawFd) -> ! {
+    sys::set_cmdline("berth-init");
+    sys::set_process_name(c"berth-init");
     let blocked = sys::block_all_signals();
     let child = match sys::fork() {
         Ok(sys::Forked::Child) => {

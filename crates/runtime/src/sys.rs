@@ -805,50 +805,6 @@ pub fn process_alive(pid: libc::pid_t, start: u64) -> bool {
     state != "Z" && state != "X" && st == Some(start)
 }
 
-/// Forks and execs `path` in a new session with the descriptors in `fds` mapped as
-/// (source, target); every other descriptor is close-on-exec (std opens all of ours
-/// that way, and `cloexec_from` covers the rest). The child inherits our environment.
-/// Same single-thread invariant as [`clone_fork`].
-pub fn spawn_session(
-    path: &CStr,
-    argv: &[CString],
-    fds: &[(RawFd, RawFd)],
-) -> io::Result<libc::pid_t> {
-    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
-    a.push(std::ptr::null());
-    match fork()? {
-        Forked::Parent(pid) => Ok(pid),
-        Forked::Child => {
-            // SAFETY (whole block): we are the freshly forked, single-threaded child; every
-            // call below is async-signal-safe and only touches descriptors we own.
-            unsafe {
-                libc::setsid();
-                // Move sources out of the way first so that targets cannot clobber them.
-                let mut moved = Vec::with_capacity(fds.len());
-                for (src, _) in fds {
-                    moved.push(libc::fcntl(*src, libc::F_DUPFD_CLOEXEC, 64));
-                }
-                for ((_, dst), tmp) in fds.iter().zip(&moved) {
-                    if *tmp < 0 || libc::dup2(*tmp, *dst) < 0 {
-                        libc::_exit(125);
-                    }
-                }
-                libc::syscall(
-                    libc::SYS_close_range,
-                    3u32,
-                    u32::MAX,
-                    libc::CLOSE_RANGE_CLOEXEC,
-                );
-                for (_, dst) in fds {
-                    libc::fcntl(*dst, libc::F_SETFD, 0);
-                }
-                libc::execv(path.as_ptr(), a.as_ptr());
-                libc::_exit(125)
-            }
-        }
-    }
-}
-
 /// Drops this process's resident pages of read-only file mappings (and trims the heap),
 /// so that a long-lived process that ran a lot of start-up code keeps only the pages it
 /// touches from now on. The pages stay in the page cache; touching them again is a minor
@@ -893,4 +849,42 @@ pub fn shed_startup_pages() {
     }
     // SAFETY: malloc_trim only returns free heap memory to the kernel.
     unsafe { libc::malloc_trim(0) };
+}
+
+/// Sets this thread's name (`/proc/self/comm`, shown by `ps -o comm`), at most 15 bytes.
+pub fn set_process_name(name: &CStr) {
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes; name is one.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0, 0, 0) };
+}
+
+/// Replaces what `/proc/self/cmdline` shows with `name`, by overwriting this process's
+/// own argument area through `/proc/self/mem`. Used by the minimal init, which is a fork
+/// of the berth CLI: without it, processes in the container would read the host-side
+/// command line (paths, the user's arguments) of the berth invocation.
+pub fn set_cmdline(name: &str) {
+    use std::os::unix::fs::FileExt;
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    let Some(close) = stat.rfind(')') else { return };
+    // Fields 48 and 49 (arg_start, arg_end); the text after ')' starts at field 3.
+    let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+    let (Some(start), Some(end)) = (
+        fields.get(45).and_then(|s| s.parse::<u64>().ok()),
+        fields.get(46).and_then(|s| s.parse::<u64>().ok()),
+    ) else {
+        return;
+    };
+    if end <= start {
+        return;
+    }
+    let mut buf = vec![0u8; (end - start) as usize];
+    let n = name.len().min(buf.len().saturating_sub(1));
+    buf[..n].copy_from_slice(&name.as_bytes()[..n]);
+    if let Ok(mem) = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/self/mem")
+    {
+        let _ = mem.write_all_at(&buf, start);
+    }
 }

@@ -180,8 +180,9 @@ impl Berth {
         f()
     }
 
-    /// Everything of this root still alive on the host: processes (monitors name the
-    /// root on their command line; workloads sit in its cgroups), mounts, cgroups.
+    /// Everything of this root still alive on the host: processes (berth processes carry
+    /// the root in their environment or command line; workloads sit in its cgroups),
+    /// mounts, cgroups.
     pub fn leaks(&self) -> Vec<String> {
         let mut leaks = Vec::new();
         let root = self.root.path().to_string_lossy().into_owned();
@@ -202,7 +203,12 @@ impl Berth {
                 let cmdline = fs::read(p.path().join("cmdline")).unwrap_or_default();
                 let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
                 let cgroup = fs::read_to_string(p.path().join("cgroup")).unwrap_or_default();
-                if cmdline.contains(&root) || cgroup.contains(&cg_prefix) {
+                // Monitors are forks of the CLI, which got the root through BERTH_ROOT.
+                let environ = fs::read(p.path().join("environ")).unwrap_or_default();
+                let ours = environ
+                    .split(|b| *b == 0)
+                    .any(|e| e == format!("BERTH_ROOT={root}").as_bytes());
+                if cmdline.contains(&root) || cgroup.contains(&cg_prefix) || ours {
                     leaks.push(format!("process {pid}: {cmdline}"));
                 }
             }
