@@ -384,7 +384,7 @@ fn bind_into(
     let target_fd = match sys::openat2_in_root(root, Path::new(target), libc::O_PATH) {
         Ok(fd) => fd,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) && create => {
-            ensure_in_root(root, target, is_file).ctx(what)?
+            runtime::ensure_in_root(root, Path::new(target), is_file).ctx(what)?
         }
         // Never created (the container has not run yet): nothing to copy from there.
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
@@ -412,50 +412,6 @@ fn bind_into(
         .ctx(what)?;
     }
     Ok(())
-}
-
-/// Opens `target` inside `root`, creating missing directories (0755) and, when `file`,
-/// an empty file as the last component (a file bind needs a file to cover), the way the
-/// runtime creates mount points at start.
-fn ensure_in_root(root: BorrowedFd<'_>, target: &str, file: bool) -> io::Result<OwnedFd> {
-    let comps = CleanPath::parse(target.as_bytes(), true).comps;
-    let mut prefix = PathBuf::from("/");
-    let mut parent = sys::openat2_in_root(root, &prefix, libc::O_PATH | libc::O_DIRECTORY)?;
-    for (i, name) in comps.iter().enumerate() {
-        prefix.push(name);
-        let last = i + 1 == comps.len();
-        let flags = if last {
-            libc::O_PATH
-        } else {
-            libc::O_PATH | libc::O_DIRECTORY
-        };
-        match sys::openat2_in_root(root, &prefix, flags) {
-            Ok(fd) => {
-                parent = fd;
-                continue;
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-            Err(e) => return Err(e),
-        }
-        let made = if last && file {
-            fsat::open_at(
-                parent.as_fd(),
-                name,
-                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
-                0o644,
-            )
-            .map(drop)
-        } else {
-            fsat::mkdir_at(parent.as_fd(), name, 0o755)
-        };
-        match made {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
-            Err(e) => return Err(e),
-        }
-        parent = sys::openat2_in_root(root, &prefix, flags)?;
-    }
-    Ok(parent)
 }
 
 /// Carries out `plan` against the container file system `fs`.
