@@ -131,10 +131,6 @@ impl Record {
     pub fn load(root: &StateRoot, id: &str) -> Result<Record> {
         read_json(&root.container(id).join("record.json"))
     }
-
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        write_json(&dir.join("record.json"), self)
-    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -68,15 +68,6 @@ pub fn parse_cpus(s: &str) -> Result<i64> {
     Ok((v * 1e9).round() as i64)
 }
 
-/// Docker-style durations for `--stop-timeout`-like values given as seconds.
-pub fn parse_seconds(s: &str, flag: &str) -> Result<i64> {
-    s.trim().parse::<i64>().map_err(|_| {
-        Error::invalid(format!(
-            "invalid argument {s:?} for \"{flag}\" flag: expected whole seconds"
-        ))
-    })
-}
-
 /// Human-readable size the way `docker ps -s` / `volume ls` print it (decimal units).
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];

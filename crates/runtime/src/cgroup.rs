@@ -45,13 +45,6 @@ impl Layout {
             Layout::V1(root)
         }
     }
-
-    pub fn version(&self) -> u8 {
-        match self {
-            Layout::V1(_) => 1,
-            Layout::V2(_) => 2,
-        }
-    }
 }
 
 fn is_cgroup2(path: &Path) -> bool {
@@ -71,10 +64,6 @@ impl Cgroup {
             layout,
             name: name.into(),
         }
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     /// Every directory that makes up this cgroup (one per v1 controller, or one on v2).
