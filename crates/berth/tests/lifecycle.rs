@@ -494,3 +494,32 @@ fn the_leak_guard_sees_a_running_container_and_its_removal() {
     b.ok(&["rm", "-f", "seen"]);
     b.assert_no_leaks();
 }
+
+#[test]
+fn the_containers_stop_timeout_is_the_default_for_stop() {
+    let b = berth();
+    b.detached(
+        &["--name", "st", "--stop-timeout", "1"],
+        &["sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"],
+    );
+    let t = std::time::Instant::now();
+    b.ok(&["stop", "st"]);
+    let took = t.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(900),
+        "waited for the timeout: {took:?}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "did not wait Docker's 10 s default: {took:?}"
+    );
+    assert_eq!(
+        b.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.ExitCode}} {{.Config.StopTimeout}}",
+            "st"
+        ]),
+        "137 1"
+    );
+}
