@@ -243,7 +243,7 @@ fn bad_input_is_rejected_with_125_and_leaves_nothing() {
     let cases: &[(&[&str], &str)] = &[
         (&["--memory", "12XB"], "invalid size"),
         (&["-u", "nosuchuser"], "unable to find user nosuchuser"),
-        (&["--name", "-bad"], "invalid container name"),
+        (&["--name=-bad"], "invalid container name"),
         (&["-v", "/no/such/host/dir:/x"], "does not exist"),
         (&["--ulimit", "nofile=1:99999999"], "CAP_SYS_RESOURCE"),
         (&["--stop-signal", "NOPE"], "invalid signal"),
@@ -522,4 +522,14 @@ fn the_containers_stop_timeout_is_the_default_for_stop() {
         ]),
         "137 1"
     );
+}
+
+#[test]
+fn unknown_flags_exit_125_like_docker() {
+    let b = berth();
+    let out = b.run(&["run", "--no-such-flag", "x"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("--no-such-flag"));
+    assert_eq!(b.run(&["ps", "--bogus"]).status.code(), Some(125));
+    assert_eq!(b.run(&["--help"]).status.code(), Some(0));
 }

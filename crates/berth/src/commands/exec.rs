@@ -33,12 +33,7 @@ pub struct ExecArgs {
     #[arg(short = 'w', long)]
     workdir: Option<String>,
     container: String,
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        required = true,
-        value_name = "COMMAND"
-    )]
+    #[arg(trailing_var_arg = true, required = true, value_name = "COMMAND")]
     command: Vec<String>,
 }
 
