@@ -847,6 +847,29 @@ pub fn shed_startup_pages() {
             current = None;
         }
     }
+    // The deepest stack pages were touched by start-up code and are dead now: everything
+    // live is above this frame. Keep a page of margin below it.
+    let marker = 0u8;
+    let here = std::ptr::addr_of!(marker) as usize;
+    let page = 4096usize;
+    for line in smaps.lines().filter(|l| l.ends_with("[stack]")) {
+        let Some((a, _)) = line
+            .split_whitespace()
+            .next()
+            .and_then(|r| r.split_once('-'))
+        else {
+            continue;
+        };
+        let Ok(start) = usize::from_str_radix(a, 16) else {
+            continue;
+        };
+        let end = (here & !(page - 1)).saturating_sub(page);
+        if end > start {
+            // SAFETY: [start, end) lies entirely below the current frame in this thread's
+            // stack, so it holds no live data; zapped pages read back as zeros on reuse.
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+        }
+    }
     // SAFETY: malloc_trim only returns free heap memory to the kernel.
     unsafe { libc::malloc_trim(0) };
 }
