@@ -43,7 +43,8 @@ impl LogWriter {
         let idx = stream as usize;
         self.pending[idx].extend_from_slice(data);
         let mut out = Vec::new();
-        let ts = crate::time::now_rfc3339();
+        let mut ts = Vec::with_capacity(30);
+        crate::time::push_rfc3339_nanos(&mut ts, std::time::SystemTime::now());
         let buf = &mut self.pending[idx];
         let mut start = 0;
         while let Some(pos) = buf[start..].iter().position(|b| *b == b'\n') {
@@ -63,7 +64,8 @@ impl LogWriter {
 
     /// Writes out what is left without a trailing newline (at the end of output).
     pub fn flush_partial(&mut self) -> io::Result<()> {
-        let ts = crate::time::now_rfc3339();
+        let mut ts = Vec::with_capacity(30);
+        crate::time::push_rfc3339_nanos(&mut ts, std::time::SystemTime::now());
         let mut out = Vec::new();
         for (i, stream) in [Stream::Stdout, Stream::Stderr].into_iter().enumerate() {
             if !self.pending[i].is_empty() {
@@ -75,8 +77,8 @@ impl LogWriter {
     }
 }
 
-fn record(out: &mut Vec<u8>, ts: &str, stream: Stream, tag: char, text: &[u8]) {
-    out.extend_from_slice(ts.as_bytes());
+fn record(out: &mut Vec<u8>, ts: &[u8], stream: Stream, tag: char, text: &[u8]) {
+    out.extend_from_slice(ts);
     out.push(b' ');
     out.extend_from_slice(stream.as_str().as_bytes());
     out.push(b' ');

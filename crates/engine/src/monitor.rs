@@ -156,8 +156,6 @@ impl Monitor {
         if !self.attached {
             self.notify = None;
         }
-        // One monitor per running container: keep only what the supervision loop needs.
-        sys::shed_startup_pages();
 
         let status = self.supervise(
             pid,
@@ -293,6 +291,7 @@ impl Monitor {
         let mut stdin_open = stdin && self.attached && matches!(output, Output::Pty { .. });
         let mut drain_deadline: Option<Instant> = None;
         let mut buf = vec![0u8; 32 * 1024];
+        let mut shed = false;
         loop {
             let mut fds: Vec<libc::pollfd> = Vec::with_capacity(5);
             let pfd = |fd: RawFd| libc::pollfd {
@@ -341,6 +340,13 @@ impl Monitor {
                 }
                 None => -1,
             };
+            if !shed {
+                // One monitor per running container: from here on keep only the pages
+                // the loop itself touches (done right before the first wait, after every
+                // allocation of the set-up).
+                sys::shed_startup_pages();
+                shed = true;
+            }
             if sys::poll(&mut fds, timeout).is_err() {
                 continue;
             }
