@@ -812,66 +812,63 @@ pub fn process_alive(pid: libc::pid_t, start: u64) -> bool {
 /// anonymous (copied-on-write) page: its content is then exactly the file's, so nothing
 /// can be lost (relocated data such as RELRO has anonymous pages and is left alone).
 pub fn shed_startup_pages() {
-    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
-        return;
-    };
-    let mut current: Option<(usize, usize)> = None;
-    let zap = |range: Option<(usize, usize)>| {
-        if let Some((start, end)) = range {
-            // SAFETY: see the function comment: a private read-only file mapping with no
-            // anonymous pages; MADV_DONTNEED only drops page-table entries.
-            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
-        }
-    };
-    for line in smaps.lines() {
-        let first = line.split_whitespace().next().unwrap_or("");
-        if let Some((a, b)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
-            let mut f = line.split_whitespace();
-            let perms = f.nth(1).unwrap_or("");
-            let path = f.nth(3).unwrap_or("");
-            current = match (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
-                (Ok(s), Ok(e))
-                    if perms.starts_with('r')
-                        && perms.ends_with('p')
-                        && !perms.contains('w')
-                        && path.starts_with('/') =>
-                {
-                    Some((s, e))
+    // Every range is collected first and the file buffer freed before anything is
+    // zapped: whatever code runs after the zapping is faulted straight back in, so that
+    // tail is kept to one loop over a stack array and the madvise calls.
+    let mut ranges = [(0usize, 0usize); 64];
+    let mut n = 0;
+    {
+        let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+            return;
+        };
+        let mut current: Option<(usize, usize)> = None;
+        for line in smaps.lines() {
+            let first = line.split_whitespace().next().unwrap_or("");
+            if let Some((a, b)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
+                let mut f = line.split_whitespace();
+                let perms = f.nth(1).unwrap_or("");
+                let path = f.nth(3).unwrap_or("");
+                let (Ok(s), Ok(e)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+                else {
+                    current = None;
+                    continue;
+                };
+                current = (perms.starts_with('r')
+                    && perms.ends_with('p')
+                    && !perms.contains('w')
+                    && path.starts_with('/'))
+                .then_some((s, e));
+                if path == "[stack]" && n < ranges.len() {
+                    // The deepest stack pages were touched by start-up code and are dead
+                    // now: everything live is above this frame. Keep a page of margin.
+                    let marker = 0u8;
+                    let here = std::ptr::addr_of!(marker) as usize;
+                    let end = (here & !4095).saturating_sub(4096);
+                    if end > s {
+                        ranges[n] = (s, end);
+                        n += 1;
+                    }
                 }
-                _ => None,
-            };
-        } else if let Some(v) = line.strip_prefix("Anonymous:") {
-            if v.trim().trim_end_matches("kB").trim() == "0" {
-                zap(current.take());
+            } else if let Some(v) = line.strip_prefix("Anonymous:") {
+                if v.trim().trim_end_matches("kB").trim() == "0" && n < ranges.len() {
+                    if let Some(r) = current.take() {
+                        ranges[n] = r;
+                        n += 1;
+                    }
+                }
+                current = None;
             }
-            current = None;
-        }
-    }
-    // The deepest stack pages were touched by start-up code and are dead now: everything
-    // live is above this frame. Keep a page of margin below it.
-    let marker = 0u8;
-    let here = std::ptr::addr_of!(marker) as usize;
-    let page = 4096usize;
-    for line in smaps.lines().filter(|l| l.ends_with("[stack]")) {
-        let Some((a, _)) = line
-            .split_whitespace()
-            .next()
-            .and_then(|r| r.split_once('-'))
-        else {
-            continue;
-        };
-        let Ok(start) = usize::from_str_radix(a, 16) else {
-            continue;
-        };
-        let end = (here & !(page - 1)).saturating_sub(page);
-        if end > start {
-            // SAFETY: [start, end) lies entirely below the current frame in this thread's
-            // stack, so it holds no live data; zapped pages read back as zeros on reuse.
-            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
         }
     }
     // SAFETY: malloc_trim only returns free heap memory to the kernel.
     unsafe { libc::malloc_trim(0) };
+    for &(start, end) in &ranges[..n] {
+        // SAFETY: each range is either a private read-only file mapping with no anonymous
+        // page (its content is exactly the file's; MADV_DONTNEED only drops page-table
+        // entries) or the part of this thread's stack below the current frame, which
+        // holds no live data (zapped pages read back as zeros on reuse).
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
 }
 
 /// Sets this thread's name (`/proc/self/comm`, shown by `ps -o comm`), at most 15 bytes.
