@@ -228,11 +228,10 @@ struct Source {
 /// - trim markers are applied here (gtmpl miscounts multi-byte characters when trimming and
 ///   only accepts a literal space after `{{-`);
 /// - newlines inside actions become spaces (Go allows them, gtmpl does not);
-/// - non-ASCII characters outside string literals inside actions are rejected, and so are string
-///   literals mixing backslash escapes with non-ASCII characters, because gtmpl slices those at
-///   byte offsets that are not character boundaries and panics;
-/// - raw strings containing a backslash are re-quoted, because gtmpl applies escape processing to
-///   raw strings;
+/// - non-ASCII characters outside string literals inside actions are rejected, because gtmpl's
+///   lexer backs up one byte at a time and panics inside a multi-byte character;
+/// - string, raw-string and char literals are decoded with Go's rules and re-encoded in a form
+///   gtmpl cannot mis-decode (see `requote_literal`);
 /// - printing actions get `| _berth_print` so values print like Go's fmt;
 /// - `range` is wrapped in an `if` on the same pipeline, because gtmpl always runs a range's
 ///   `else` branch and errors when ranging over nil where Go simply skips;
@@ -398,46 +397,117 @@ fn literal_len(s: &str, quote: char) -> Result<usize, String> {
     Err(syntax_error("unterminated quoted string"))
 }
 
+/// Rewrites a literal into a form gtmpl handles exactly like Go: the literal is decoded with Go's
+/// rules here, then re-encoded using only the escapes gtmpl decodes safely (`\\`, `\"`, `\n`,
+/// `\r`, plus a trailing `\x5c`). Char constants become their integer value, which is what Go
+/// evaluates them to.
+///
+/// gtmpl's own decoding loops forever on a short `\x`/`\u` escape, panics on a multi-byte
+/// character right after a backslash, decodes `\x`/`\u` greedily past their digits, applies
+/// escapes inside raw strings, and its lexer treats the quote after an escaped backslash
+/// (`"a\\"`) as escaped.
 fn requote_literal(lit: &str) -> Result<String, String> {
-    let lit = match lit.strip_prefix('`').and_then(|l| l.strip_suffix('`')) {
-        Some(raw) if raw.contains('\\') => {
-            let mut quoted = String::from("\"");
-            for c in raw.chars() {
-                match c {
-                    '\\' => quoted.push_str("\\\\"),
-                    '"' => quoted.push_str("\\\""),
-                    '\n' => quoted.push_str("\\n"),
-                    '\r' => quoted.push_str("\\r"),
-                    '\t' => quoted.push_str("\\t"),
-                    c => quoted.push(c),
-                }
-            }
-            quoted.push('"');
-            quoted
-        }
-        _ => lit.to_string(),
-    };
-    // gtmpl's lexer treats a quote after an escaped backslash (`"a\\"`) as escaped too and runs
-    // past the end of the literal. A trailing `\x5c` means the same, and is safe because gtmpl's
-    // greedy `\x` decoding has nothing left to swallow at the end of the literal.
-    let lit = match lit.chars().next() {
-        Some(q @ ('"' | '\'')) => {
-            let content = &lit[1..lit.len() - 1];
-            let trailing = content.len() - content.trim_end_matches('\\').len();
-            if trailing >= 2 {
-                format!("{q}{}\\x5c{q}", &content[..content.len() - 2])
-            } else {
-                lit
-            }
-        }
-        _ => lit,
-    };
-    if lit.contains('\\') && !lit.is_ascii() {
-        return Err(syntax_error(
-            "string literals combining backslash escapes and non-ASCII characters are not supported",
-        ));
+    let quote = lit.chars().next().unwrap_or('"');
+    // Both delimiters are one ASCII byte; `literal_len` guarantees they are present.
+    let content = &lit[1..lit.len() - 1];
+    if quote == '`' {
+        // Go drops carriage returns from raw strings.
+        return Ok(gtmpl_string_literal(&content.replace('\r', "")));
     }
-    Ok(lit)
+    let units = go_unquote(content, quote)?;
+    if quote == '\'' {
+        return match units.as_slice() {
+            [Unit::Byte(b)] => Ok(b.to_string()),
+            [Unit::Char(c)] => Ok(u32::from(*c).to_string()),
+            _ => Err(syntax_error(&format!(
+                "malformed character constant: {lit}"
+            ))),
+        };
+    }
+    let mut bytes = Vec::with_capacity(content.len());
+    for unit in units {
+        match unit {
+            Unit::Byte(b) => bytes.push(b),
+            Unit::Char(c) => bytes.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
+    }
+    Ok(gtmpl_string_literal(&String::from_utf8_lossy(&bytes)))
+}
+
+fn gtmpl_string_literal(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    if value.ends_with('\\') {
+        out.truncate(out.len() - 2);
+        out.push_str("\\x5c");
+    }
+    out.push('"');
+    out
+}
+
+/// One decoded element of a Go string or char literal: `\x` and octal escapes yield raw bytes.
+enum Unit {
+    Byte(u8),
+    Char(char),
+}
+
+/// Decodes the content of a Go interpreted string (`quote` = `"`) or char (`'`) literal.
+fn go_unquote(content: &str, quote: char) -> Result<Vec<Unit>, String> {
+    let bad = || {
+        syntax_error(&format!(
+            "invalid escape sequence in {quote}{content}{quote}"
+        ))
+    };
+    let mut units = Vec::with_capacity(content.len());
+    let mut chars = content.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            units.push(Unit::Char(c));
+            continue;
+        }
+        let escape = chars.next().ok_or_else(bad)?;
+        let mut digits = |n: usize, radix: u32| -> Result<u32, String> {
+            let mut value = 0u32;
+            for _ in 0..n {
+                let d = chars
+                    .next()
+                    .and_then(|c| c.to_digit(radix))
+                    .ok_or_else(bad)?;
+                value = value * radix + d;
+            }
+            Ok(value)
+        };
+        let unit = match escape {
+            'a' => Unit::Char('\u{7}'),
+            'b' => Unit::Char('\u{8}'),
+            'f' => Unit::Char('\u{c}'),
+            'n' => Unit::Char('\n'),
+            'r' => Unit::Char('\r'),
+            't' => Unit::Char('\t'),
+            'v' => Unit::Char('\u{b}'),
+            '\\' => Unit::Char('\\'),
+            q @ ('"' | '\'') if q == quote => Unit::Char(q),
+            'x' => Unit::Byte(u8::try_from(digits(2, 16)?).map_err(|_| bad())?),
+            d @ '0'..='7' => {
+                let value = (d as u32 - '0' as u32) * 64 + digits(2, 8)?;
+                Unit::Byte(u8::try_from(value).map_err(|_| bad())?)
+            }
+            'u' => Unit::Char(char::from_u32(digits(4, 16)?).ok_or_else(bad)?),
+            'U' => Unit::Char(char::from_u32(digits(8, 16)?).ok_or_else(bad)?),
+            _ => return Err(bad()),
+        };
+        units.push(unit);
+    }
+    Ok(units)
 }
 
 /// The keyword an action starts with, if any.
@@ -667,7 +737,8 @@ fn assemble(pieces: &[Piece], plan: &Plan, hooks: bool) -> String {
                 }
                 out.push_str("{{");
                 if body.starts_with('-') {
-                    // `{{-3}}` is a number, but `{{-3 | hook}}`... is too; `{{- | hook}}` is not.
+                    // Keeps a body such as `-` from reading as a `{{- ` trim marker once the
+                    // hook follows it.
                     out.push(' ');
                 }
                 out.push_str(body);
@@ -1430,6 +1501,10 @@ mod tests {
             r(r#"{{"a\\"}}|{{`b\`}}|{{'\\'}}|{{"\\\\"}}"#),
             r"a\|b\|92|\\"
         );
+        assert_eq!(
+            r(r#"{{"\u00e9\x41\101\"é\t"}}|{{'\x41'}}|{{'é'}}"#),
+            "éAA\"é\t|65|233"
+        );
     }
 
     #[test]
@@ -1443,6 +1518,9 @@ mod tests {
             "{{.Näme}}",
             "{{\"\\é\"}}",
             "{{\"\\x1é\"}}",
+            "{{\"\\u12\"}}",
+            "{{\"\\x4\"}}",
+            "{{'ab'}}",
             "{{printf \"%[0]d\" 1}}",
             "{{printf \"%*d\" 5 1}}",
             "{{printf \"%999999999d\" 1}}",
