@@ -260,14 +260,6 @@ fn in_private_namespace(work: impl FnOnce() -> Result<Vec<String>>) -> Result<Ve
     }
 }
 
-/// Overlay options are comma- and colon-separated; escape both in paths.
-fn escape_overlay(p: &Path) -> String {
-    p.to_string_lossy()
-        .replace('\\', "\\\\")
-        .replace(',', "\\,")
-        .replace(':', "\\:")
-}
-
 /// In the copy child only: mounts the stopped container's root like the runtime does
 /// (overlay, then its hostname/hosts/resolv.conf, binds and volumes; tmpfs mounts hold
 /// nothing while it is stopped) and opens it. Read-only unless copying in.
@@ -280,37 +272,27 @@ fn mount_stopped(
 ) -> Result<ContainerFs> {
     let name = record.short_name().to_string();
     sys::unshare(libc::CLONE_NEWNS).ctx(|| "creating a private mount namespace".into())?;
-    // Nothing mounted here may propagate back to the host.
-    sys::mount(
-        None,
-        Path::new("/"),
-        None,
-        libc::MS_REC | libc::MS_PRIVATE,
-        None,
-    )
-    .ctx(|| "making / private in the copy's mount namespace".into())?;
     let dir = root.container(id);
     let dirs = spec::rootfs_dirs(&dir);
-    let lowers: Vec<String> = record
-        .rootfs_layers
-        .iter()
-        .map(|p| escape_overlay(p))
-        .collect();
-    let data = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        lowers.join(":"),
-        escape_overlay(&dirs.upper),
-        escape_overlay(&dirs.work)
-    );
-    let flags = if writable { 0 } else { libc::MS_RDONLY };
-    sys::mount(
-        Some("overlay"),
-        &dirs.merged,
-        Some("overlay"),
-        flags,
-        Some(&data),
-    )
-    .ctx(|| format!("mounting the file system of container {name}"))?;
+    // The runtime's own root mount: / made private first, so nothing mounted here
+    // propagates back to the host.
+    runtime::mount_root(&runtime::Rootfs::Overlay {
+        lower: record.rootfs_layers.clone(),
+        upper: dirs.upper.clone(),
+        work: dirs.work.clone(),
+        target: dirs.merged.clone(),
+    })
+    .map_err(|e| Error::invalid(format!("mounting the file system of container {name}: {e}")))?;
+    if !writable {
+        sys::mount(
+            None,
+            &dirs.merged,
+            None,
+            libc::MS_REMOUNT | libc::MS_RDONLY,
+            None,
+        )
+        .ctx(|| format!("making the file system of container {name} read-only"))?;
+    }
     let rootfd = fsat::open(&dirs.merged, libc::O_PATH | libc::O_DIRECTORY)
         .ctx(|| format!("opening the file system of container {name}"))?;
 

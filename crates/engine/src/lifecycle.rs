@@ -68,7 +68,7 @@ pub fn start(root: &StateRoot, id: &str, attach: bool) -> Result<Started> {
             }
             drop(null);
             drop(lock);
-            let code = monitor::serve(root.clone(), id, attach, theirs, shared_lock);
+            let code = monitor::serve(root.clone(), record.clone(), attach, theirs, shared_lock);
             sys::exit_now(code)
         }
         sys::Forked::Parent(pid) => pid,

@@ -28,19 +28,25 @@ use crate::spec;
 use crate::state_root::{Lock, StateRoot};
 use crate::time;
 
-/// Runs the monitor for container `id` in this (freshly forked, single-threaded)
+/// Runs the monitor for container `record` (already loaded by the CLI) in this (freshly forked, single-threaded)
 /// process. `notify` is the socket to the CLI, `lock` the container lock the CLI holds
 /// (the same open file, so the lock is shared until both close it). Returns the
 /// monitor's own exit code.
-pub fn serve(root: StateRoot, id: &str, attached: bool, notify: OwnedFd, lock: OwnedFd) -> i32 {
+pub fn serve(
+    root: StateRoot,
+    record: Record,
+    attached: bool,
+    notify: OwnedFd,
+    lock: OwnedFd,
+) -> i32 {
     sys::set_process_name(c"berth-monitor");
     let mut m = Monitor {
         root,
-        id: id.to_string(),
+        id: record.id.clone(),
         attached,
         notify: Some(notify),
     };
-    m.run(lock)
+    m.run(record, lock)
 }
 
 fn fail_early(notify: Option<OwnedFd>, msg: &str) -> i32 {
@@ -75,12 +81,8 @@ impl Monitor {
         }
     }
 
-    fn run(&mut self, lock: OwnedFd) -> i32 {
+    fn run(&mut self, record: Record, lock: OwnedFd) -> i32 {
         let dir = self.root.container(&self.id);
-        let record = match Record::load(&self.root, &self.id) {
-            Ok(r) => r,
-            Err(e) => return fail_early(self.notify.take(), &e.to_string()),
-        };
         if let Err(e) = sys::block_signals(&[libc::SIGCHLD]) {
             return fail_early(self.notify.take(), &format!("blocking SIGCHLD: {e}"));
         }

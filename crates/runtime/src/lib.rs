@@ -21,7 +21,7 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 pub use exec::{exec_in, ExecTarget};
-pub use mounts::ensure_in_root;
+pub use mounts::{ensure_in_root, mount_root};
 pub use oci_spec::runtime::Spec;
 pub use spawn::spawn;
 
