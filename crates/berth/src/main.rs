@@ -3,6 +3,7 @@
 
 mod commands;
 mod format;
+mod progress;
 mod terminal;
 
 use std::path::PathBuf;
@@ -60,6 +61,35 @@ enum Command {
     Volume(commands::volume::VolumeCommand),
     /// Copy files between a container and the host.
     Cp(commands::cp::CpArgs),
+    /// Download an image from a registry.
+    Pull(commands::images::PullArgs),
+    /// Upload an image to a registry.
+    Push(commands::images::PushArgs),
+    /// List images.
+    Images(commands::images::ImagesArgs),
+    /// Manage images.
+    #[command(subcommand)]
+    Image(commands::images::ImageCommand),
+    /// Create a tag TARGET that refers to SOURCE.
+    Tag(commands::images::TagArgs),
+    /// Remove images.
+    Rmi(commands::images::RmiArgs),
+    /// Save images to a tar archive (docker-archive or oci-archive).
+    Save(commands::archives::SaveArgs),
+    /// Load images from a tar archive or OCI layout.
+    Load(commands::archives::LoadArgs),
+    /// Create an image from a tarball of a root filesystem.
+    Import(commands::archives::ImportArgs),
+    /// Log in to a registry.
+    Login(commands::images::LoginArgs),
+    /// Log out from a registry.
+    Logout(commands::images::LogoutArgs),
+    /// Disk usage and other system information.
+    #[command(subcommand)]
+    System(commands::images::SystemCommand),
+    /// Check the image store.
+    #[command(subcommand)]
+    Storage(commands::images::StorageCommand),
 }
 
 fn main() -> ExitCode {
@@ -110,5 +140,29 @@ fn dispatch(root: &engine::StateRoot, command: Command) -> engine::Result<i32> {
         Command::Wait(a) => commands::wait::run(root, a),
         Command::Volume(c) => commands::volume::run(root, c),
         Command::Cp(a) => commands::cp::run(root, a),
+        Command::Pull(a) => image_cmd(commands::images::pull(root, a)),
+        Command::Push(a) => image_cmd(commands::images::push(root, a)),
+        Command::Images(a) => image_cmd(commands::images::list(root, a)),
+        Command::Image(c) => image_cmd(commands::images::image(root, c)),
+        Command::Tag(a) => image_cmd(commands::images::tag(root, a)),
+        Command::Rmi(a) => image_cmd(commands::images::rmi(root, a)),
+        Command::Save(a) => image_cmd(commands::archives::save(root, a)),
+        Command::Load(a) => image_cmd(commands::archives::load(root, a)),
+        Command::Import(a) => image_cmd(commands::archives::import(root, a)),
+        Command::Login(a) => image_cmd(commands::images::login(root, a)),
+        Command::Logout(a) => image_cmd(commands::images::logout(root, a)),
+        Command::System(c) => image_cmd(commands::images::system(root, c)),
+        Command::Storage(c) => image_cmd(commands::images::storage(root, c)),
+    }
+}
+
+/// Docker's image commands exit 1 on failure (125 is for `run`'s own errors).
+fn image_cmd(r: engine::Result<i32>) -> engine::Result<i32> {
+    match r {
+        Err(e) => {
+            eprintln!("berth: {e}");
+            Ok(1)
+        }
+        ok => ok,
     }
 }

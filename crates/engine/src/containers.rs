@@ -20,6 +20,8 @@ use crate::{ids, options, spec, time, units, volumes};
 pub struct CreateOptions {
     pub name: Option<String>,
     pub rootfs: Option<PathBuf>,
+    /// The image to run, as the user named it (ignored when `rootfs` is given).
+    pub image: Option<String>,
     pub command: Vec<String>,
     /// `--entrypoint`: Some("") clears the image's entrypoint.
     pub entrypoint: Option<String>,
@@ -51,29 +53,92 @@ pub struct CreateOptions {
     pub interactive: bool,
 }
 
-fn build_record(opts: &CreateOptions, id: &str, name: &str, dir: &Path) -> Result<Record> {
-    let rootfs = opts.rootfs.clone().ok_or_else(|| {
-        Error::invalid("no root filesystem given: use --rootfs DIR (images come with `berth pull`)")
-    })?;
-    let rootfs = fs::canonicalize(&rootfs).map_err(|e| {
-        Error::invalid(format!(
-            "rootfs {}: {e} (give an existing directory to --rootfs)",
-            rootfs.display()
-        ))
-    })?;
-    if !rootfs.is_dir() {
-        return Err(Error::invalid(format!(
-            "rootfs {} is not a directory",
-            rootfs.display()
-        )));
+/// What a container's root filesystem is made of.
+#[derive(Debug, Clone)]
+enum RootSource {
+    /// `--rootfs DIR`: one directory, used as the only (read-only) lower layer.
+    Dir(PathBuf),
+    /// An image from the store: its layers and its default run configuration.
+    Image {
+        given: String,
+        id: store::Digest,
+        lowers: Vec<PathBuf>,
+        config: Box<store::config::RunConfig>,
+    },
+}
+
+fn root_source(
+    root: &StateRoot,
+    opts: &CreateOptions,
+) -> Result<(RootSource, Option<store::StoreLock>)> {
+    if let Some(rootfs) = &opts.rootfs {
+        let dir = fs::canonicalize(rootfs).map_err(|e| {
+            Error::invalid(format!(
+                "rootfs {}: {e} (give an existing directory to --rootfs)",
+                rootfs.display()
+            ))
+        })?;
+        if !dir.is_dir() {
+            return Err(Error::invalid(format!(
+                "rootfs {} is not a directory",
+                dir.display()
+            )));
+        }
+        return Ok((RootSource::Dir(dir), None));
     }
+    let store = crate::images::open_store(root)?;
+    let lock = store.lock_shared()?;
+    let given = opts.image.clone().ok_or_else(|| {
+        Error::invalid("no image given: berth run [OPTIONS] IMAGE [COMMAND] (or --rootfs DIR)")
+    })?;
+    let found = crate::images::find(&store, &given)?;
+    let (config, _) = store.image_config(&found.id)?;
+    let source = RootSource::Image {
+        given,
+        lowers: store.lower_dirs(&found.record),
+        id: found.id,
+        config: Box::new(config.config.unwrap_or_default()),
+    };
+    Ok((source, Some(lock)))
+}
+
+fn build_record(
+    opts: &CreateOptions,
+    source: &RootSource,
+    id: &str,
+    name: &str,
+    dir: &Path,
+) -> Result<Record> {
+    let empty = store::config::RunConfig::default();
+    let (image_cfg, lowers, image_id, image_name) = match source {
+        RootSource::Dir(d) => (
+            &empty,
+            vec![d.clone()],
+            format!("rootfs:{}", d.display()),
+            d.to_string_lossy().into_owned(),
+        ),
+        RootSource::Image {
+            given,
+            id,
+            lowers,
+            config,
+        } => (&**config, lowers.clone(), id.to_string(), given.clone()),
+    };
 
     let mut env = Vec::new();
     for f in &opts.env_files {
         env.extend(options::read_env_file(f)?);
     }
     env.extend(options::parse_env(&opts.env));
-    let env = options::merge_env(&[&env]);
+    let image_env = image_cfg.env.clone().unwrap_or_default();
+    let mut env = options::merge_env(&[&image_env, &env]);
+    // Docker gives every container a PATH when neither the image nor the user set one.
+    if matches!(source, RootSource::Image { .. }) && !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.insert(
+            0,
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+        );
+    }
 
     let network = opts.network.clone().unwrap_or_else(|| "none".into());
     match network.as_str() {
@@ -140,6 +205,13 @@ fn build_record(opts: &CreateOptions, id: &str, name: &str, dir: &Path) -> Resul
     for t in &opts.tmpfs {
         mounts.push(options::parse_tmpfs(t)?);
     }
+    // The image's VOLUMEs become anonymous volumes unless the user mounted something there.
+    for target in image_cfg.volumes.iter().flat_map(|v| v.keys()) {
+        let t = target.trim_end_matches('/');
+        if !t.is_empty() && !mounts.iter().any(|m| m.target.trim_end_matches('/') == t) {
+            mounts.push(options::parse_volume(t)?);
+        }
+    }
     for (i, m) in mounts.iter().enumerate() {
         if mounts[..i].iter().any(|o| o.target == m.target) {
             return Err(Error::invalid(format!(
@@ -171,7 +243,11 @@ fn build_record(opts: &CreateOptions, id: &str, name: &str, dir: &Path) -> Resul
         ulimits.push(u);
     }
 
-    let stop_signal = opts.stop_signal.clone().unwrap_or_default();
+    let stop_signal = opts
+        .stop_signal
+        .clone()
+        .or_else(|| image_cfg.stop_signal.clone())
+        .unwrap_or_default();
     if !stop_signal.is_empty() {
         crate::signals::parse(&stop_signal)?;
     }
@@ -190,16 +266,38 @@ fn build_record(opts: &CreateOptions, id: &str, name: &str, dir: &Path) -> Resul
         return Err(Error::invalid("conflicting options: --restart and --rm"));
     }
 
+    // Docker's rules: --entrypoint replaces the image's entrypoint and drops its Cmd;
+    // a command given on the line replaces the image's Cmd.
     let (entrypoint, cmd) = match &opts.entrypoint {
         Some(e) if e.is_empty() => (Vec::new(), opts.command.clone()),
         Some(e) => (vec![e.clone()], opts.command.clone()),
-        None => (Vec::new(), opts.command.clone()),
+        None => {
+            let ep = image_cfg.entrypoint.clone().unwrap_or_default();
+            let cmd = if opts.command.is_empty() {
+                image_cfg.cmd.clone().unwrap_or_default()
+            } else {
+                opts.command.clone()
+            };
+            (ep, cmd)
+        }
     };
     if entrypoint.is_empty() && cmd.is_empty() {
         return Err(Error::invalid(
-            "no command specified: give one after the options (e.g. berth run --rootfs DIR sh)",
+            "no command specified: give one after the image (e.g. berth run IMAGE sh)",
         ));
     }
+    let mut labels = image_cfg.labels.clone().unwrap_or_default();
+    labels.extend(options::parse_labels(&opts.labels));
+    let user = opts
+        .user
+        .clone()
+        .or_else(|| image_cfg.user.clone())
+        .unwrap_or_default();
+    let working_dir = opts
+        .workdir
+        .clone()
+        .or_else(|| image_cfg.working_dir.clone())
+        .unwrap_or_default();
 
     let hostname = opts.hostname.clone().unwrap_or_else(|| {
         if network == "host" {
@@ -215,9 +313,11 @@ fn build_record(opts: &CreateOptions, id: &str, name: &str, dir: &Path) -> Resul
         name: "overlay".into(),
         ..Default::default()
     };
-    graph
-        .data
-        .insert("LowerDir".into(), rootfs.to_string_lossy().into_owned());
+    let lower_dir: Vec<String> = lowers
+        .iter()
+        .map(|l| l.to_string_lossy().into_owned())
+        .collect();
+    graph.data.insert("LowerDir".into(), lower_dir.join(":"));
     graph
         .data
         .insert("UpperDir".into(), dirs.upper.to_string_lossy().into_owned());
@@ -244,21 +344,24 @@ fn build_record(opts: &CreateOptions, id: &str, name: &str, dir: &Path) -> Resul
             .cloned()
             .collect(),
         name: format!("/{name}"),
-        image: format!("rootfs:{}", rootfs.display()),
+        image: image_id,
         config: Config {
             hostname,
             domainname: opts.domainname.clone().unwrap_or_default(),
-            user: opts.user.clone().unwrap_or_default(),
+            user,
             tty: opts.tty,
             open_stdin: opts.interactive,
             env,
             cmd,
             entrypoint,
-            image: rootfs.to_string_lossy().into_owned(),
-            working_dir: opts.workdir.clone().unwrap_or_default(),
-            labels: options::parse_labels(&opts.labels),
+            image: image_name,
+            working_dir,
+            labels,
             stop_signal,
             stop_timeout: opts.stop_timeout,
+            exposed_ports: image_cfg.exposed_ports.clone(),
+            healthcheck: image_cfg.healthcheck.clone(),
+            volumes: image_cfg.volumes.clone(),
         },
         host_config: HostConfig {
             network_mode: network,
@@ -281,7 +384,7 @@ fn build_record(opts: &CreateOptions, id: &str, name: &str, dir: &Path) -> Resul
         hostname_path: dir.join("hostname").to_string_lossy().into_owned(),
         hosts_path: dir.join("hosts").to_string_lossy().into_owned(),
         resolv_conf_path: dir.join("resolv.conf").to_string_lossy().into_owned(),
-        rootfs_layers: vec![rootfs],
+        rootfs_layers: lowers,
     };
     if !record.config.working_dir.is_empty() && !record.config.working_dir.starts_with('/') {
         return Err(Error::invalid(format!(
@@ -325,6 +428,8 @@ fn check_ulimit(u: &crate::record::Ulimit) -> Result<()> {
 
 /// Creates a container record (state "created"). On any error nothing is left behind.
 pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Record> {
+    // The shared store lock pins the image's layers until the record naming them exists.
+    let (source, _store_lock) = root_source(root, opts)?;
     let id = ids::new_id()?;
     let tmp = root
         .containers()
@@ -341,7 +446,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Record> {
         };
         // Everything is validated against the final directory paths before the name is
         // taken, so bad input never reserves anything.
-        let record = build_record(opts, &id, &name, &dir)?;
+        let record = build_record(opts, &source, &id, &name, &dir)?;
         let name = reserve_name(root, &name, &id, opts.name.is_none())?;
         let mut record = record;
         record.name = format!("/{name}");

@@ -12,6 +12,15 @@ pub enum Error {
     #[error("no such volume: {0}")]
     NoSuchVolume(String),
 
+    #[error("no such image: {0}")]
+    NoSuchImage(String),
+
+    #[error("{0}")]
+    Store(store::Error),
+
+    #[error("{0}")]
+    Registry(#[from] registry::Error),
+
     #[error("{0}")]
     Invalid(String),
 
@@ -47,6 +56,15 @@ impl Error {
 
     pub fn conflict(msg: impl Into<String>) -> Error {
         Error::Conflict(msg.into())
+    }
+}
+
+impl From<store::Error> for Error {
+    fn from(e: store::Error) -> Error {
+        match e {
+            store::Error::NoSuchImage(n) => Error::NoSuchImage(n),
+            e => Error::Store(e),
+        }
     }
 }
 

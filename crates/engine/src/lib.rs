@@ -2,17 +2,23 @@
 //! and one small monitor per running container. It composes the runtime (isolation)
 //! with state, locking, logs and volumes; it never parses command lines or prints.
 
+pub mod archives;
 pub mod containers;
 pub mod cp;
 pub mod error;
 pub mod etc_files;
 pub mod exec;
 pub mod ids;
+pub mod images;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
 pub mod options;
+pub mod progress;
+pub mod pull;
+pub mod push;
 pub mod record;
+pub mod registry_config;
 pub mod signals;
 pub mod spec;
 pub mod state_root;

@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: failing loudly is the point
 
+pub mod oci;
+pub mod registry;
+
 use std::collections::HashSet;
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -110,7 +113,12 @@ impl Berth {
 
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(&self.bin);
-        c.env("BERTH_ROOT", self.root.path()).stdin(Stdio::null());
+        // Credentials and registry settings stay inside the test's root too.
+        c.env("BERTH_ROOT", self.root.path())
+            .env("DOCKER_CONFIG", self.root.path().join("docker-config"))
+            .env("BERTH_CONFIG", self.root.path().join("config"))
+            .env_remove("REGISTRY_AUTH_FILE")
+            .stdin(Stdio::null());
         c
     }
 

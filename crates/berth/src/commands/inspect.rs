@@ -1,4 +1,4 @@
-//! `berth inspect` (containers and volumes).
+//! `berth inspect` (containers, volumes and images).
 
 use clap::Args;
 use engine::record::MountType;
@@ -64,16 +64,18 @@ pub fn run(root: &StateRoot, args: InspectArgs) -> engine::Result<i32> {
             Some("container") => {
                 containers::find(root, name).and_then(|id| container_json(root, &id))
             }
+            Some("image") => engine::images::inspect(root, name),
             None => containers::find(root, name)
                 .and_then(|id| container_json(root, &id))
                 .or_else(|_| {
                     volumes::inspect(root, name)
                         .map(|v| serde_json::to_value(v).unwrap_or(Value::Null))
                 })
+                .or_else(|_| engine::images::inspect(root, name))
                 .map_err(|_| engine::Error::invalid(format!("no such object: {name}"))),
             Some(other) => {
                 return Err(engine::Error::invalid(format!(
-                    "unknown --type {other:?}: use container or volume"
+                    "unknown --type {other:?}: use container, image or volume"
                 )))
             }
         };

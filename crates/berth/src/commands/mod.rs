@@ -1,7 +1,9 @@
 //! One module per subcommand; each parses its flags and makes one engine call.
 
+pub mod archives;
 pub mod cp;
 pub mod exec;
+pub mod images;
 pub mod inspect;
 pub mod kill;
 pub mod logs;

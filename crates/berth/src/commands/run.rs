@@ -104,17 +104,37 @@ pub struct RunArgs {
     /// Restart policy (no).
     #[arg(long)]
     restart: Option<String>,
-    /// The command and its arguments.
-    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
+    /// Pull the image before running: missing (default), always or never.
+    #[arg(long, value_name = "POLICY")]
+    pull: Option<String>,
+    /// Platform to pull if the image is missing: os/arch[/variant].
+    #[arg(long)]
+    platform: Option<String>,
+    /// Suppress the pull output.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// The image, then the command and its arguments (only the command with --rootfs).
+    #[arg(trailing_var_arg = true, value_name = "IMAGE [COMMAND]")]
     command: Vec<String>,
 }
 
 impl RunArgs {
+    /// The image (None with --rootfs) and the command.
+    fn image_and_command(&self) -> (Option<String>, Vec<String>) {
+        if self.rootfs.is_some() {
+            return (None, self.command.clone());
+        }
+        let mut it = self.command.iter().cloned();
+        (it.next(), it.collect())
+    }
+
     fn options(&self) -> CreateOptions {
+        let (image, command) = self.image_and_command();
         CreateOptions {
             name: self.name.clone(),
             rootfs: self.rootfs.clone(),
-            command: self.command.clone(),
+            image,
+            command,
             entrypoint: self.entrypoint.clone(),
             env: self.env.clone(),
             env_files: self.env_file.clone(),
@@ -146,7 +166,42 @@ impl RunArgs {
     }
 }
 
+/// Docker's `--pull`: fetch the image first when it is missing (or always).
+fn ensure_image(root: &StateRoot, args: &RunArgs) -> engine::Result<()> {
+    let (Some(image), _) = args.image_and_command() else {
+        return Ok(());
+    };
+    let policy = args.pull.as_deref().unwrap_or("missing");
+    let present = || -> engine::Result<bool> {
+        let store = engine::images::open_store(root)?;
+        Ok(engine::images::try_find(&store, &image)?.is_some())
+    };
+    let fetch = match policy {
+        "always" => true,
+        "missing" => !present()?,
+        "never" => false,
+        other => {
+            return Err(engine::Error::invalid(format!(
+                "invalid pull policy {other:?}: use missing, always or never"
+            )))
+        }
+    };
+    if fetch {
+        if policy == "missing" {
+            eprintln!("Unable to find image '{image}' locally");
+        }
+        let progress = crate::progress::Reporter::new(args.quiet, crate::progress::Sink::Stderr);
+        let opts = engine::pull::PullOptions {
+            platform: args.platform.clone(),
+            tls_verify: None,
+        };
+        engine::pull::pull(root, &image, &opts, &progress)?;
+    }
+    Ok(())
+}
+
 pub fn create(root: &StateRoot, args: RunArgs) -> engine::Result<i32> {
+    ensure_image(root, &args)?;
     let record = containers::create(root, &args.options())?;
     println!("{}", record.id);
     Ok(0)
@@ -158,6 +213,7 @@ pub fn run(root: &StateRoot, args: RunArgs) -> engine::Result<i32> {
             "conflicting options: --restart and --rm",
         ));
     }
+    ensure_image(root, &args)?;
     let record = containers::create(root, &args.options())?;
     let id = record.id.clone();
     if args.detach {

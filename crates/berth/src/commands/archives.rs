@@ -1,0 +1,155 @@
+//! `berth save`, `berth load` and `berth import`.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+use engine::archives::{self, LoadSource, SaveFormat};
+use engine::StateRoot;
+
+#[derive(Args, Debug)]
+pub struct SaveArgs {
+    /// Write to a file instead of stdout.
+    #[arg(short = 'o', long)]
+    output: Option<PathBuf>,
+    /// Archive format: docker-archive (default, like `docker save`) or oci-archive.
+    #[arg(long, default_value = "docker-archive")]
+    format: String,
+    #[arg(required = true, value_name = "IMAGE")]
+    names: Vec<String>,
+}
+
+pub fn save(root: &StateRoot, a: SaveArgs) -> engine::Result<i32> {
+    let format = match a.format.as_str() {
+        "docker-archive" | "docker" => SaveFormat::DockerArchive,
+        "oci-archive" | "oci" => SaveFormat::OciArchive,
+        other => {
+            return Err(engine::Error::invalid(format!(
+                "unknown archive format {other:?}: use docker-archive or oci-archive"
+            )))
+        }
+    };
+    match &a.output {
+        Some(path) => {
+            // Written next to the target and renamed, so a failed save leaves no half file.
+            let tmp = path.with_file_name(format!(
+                ".{}.berth-tmp",
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ));
+            let result = (|| {
+                let f = File::create(&tmp).map_err(|e| {
+                    engine::Error::invalid(format!("cannot write {}: {e}", path.display()))
+                })?;
+                let mut w = BufWriter::with_capacity(1 << 20, f);
+                archives::save(root, &a.names, format, &mut w)?;
+                let f = w.into_inner().map_err(|e| {
+                    engine::Error::invalid(format!("writing {}: {}", path.display(), e.error()))
+                })?;
+                f.sync_all().map_err(|e| {
+                    engine::Error::invalid(format!("writing {}: {e}", path.display()))
+                })?;
+                std::fs::rename(&tmp, path)
+                    .map_err(|e| engine::Error::invalid(format!("writing {}: {e}", path.display())))
+            })();
+            if result.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            result?;
+        }
+        None => {
+            if std::io::stdout().is_terminal() {
+                return Err(engine::Error::invalid(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+                ));
+            }
+            let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            archives::save(root, &a.names, format, &mut out)?;
+            out.flush()
+                .map_err(|e| engine::Error::invalid(format!("writing stdout: {e}")))?;
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    /// Read from a tar archive file (docker-archive or oci-archive, optionally compressed) or an OCI layout directory, instead of stdin.
+    #[arg(short = 'i', long)]
+    input: Option<PathBuf>,
+    /// Suppress the load output.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+}
+
+pub fn load(root: &StateRoot, a: LoadArgs) -> engine::Result<i32> {
+    let src =
+        match &a.input {
+            Some(p) if p.is_dir() => LoadSource::Dir(p.clone()),
+            Some(p) => LoadSource::Reader(Box::new(File::open(p).map_err(|e| {
+                engine::Error::invalid(format!("cannot read {}: {e}", p.display()))
+            })?)),
+            None => {
+                if std::io::stdin().is_terminal() {
+                    return Err(engine::Error::invalid(
+                        "requested load from stdin, but stdin is empty: use -i FILE or redirect",
+                    ));
+                }
+                LoadSource::Reader(Box::new(std::io::stdin()))
+            }
+        };
+    let loaded = archives::load(root, src)?;
+    if !a.quiet {
+        for n in &loaded.names {
+            println!("Loaded image: {}", engine::images::familiar(n));
+        }
+        for id in &loaded.untagged {
+            println!("Loaded image ID: {id}");
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL).
+    #[arg(short = 'c', long = "change")]
+    change: Vec<String>,
+    /// Commit message.
+    #[arg(short = 'm', long)]
+    message: Option<String>,
+    /// Platform of the image (only the host's is supported).
+    #[arg(long)]
+    platform: Option<String>,
+    /// A tarball of a root filesystem, or - for stdin.
+    #[arg(value_name = "file|-")]
+    file: String,
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    name: Option<String>,
+}
+
+pub fn import(root: &StateRoot, a: ImportArgs) -> engine::Result<i32> {
+    let _ = a.platform;
+    let id = if a.file == "-" {
+        archives::import(
+            root,
+            std::io::stdin().lock(),
+            a.name.as_deref(),
+            &a.change,
+            a.message.as_deref(),
+        )?
+    } else {
+        if a.file.contains("://") {
+            return Err(engine::Error::invalid(
+                "importing from a URL is not supported: download the file and import it",
+            ));
+        }
+        let f = File::open(&a.file)
+            .map_err(|e| engine::Error::invalid(format!("cannot read {}: {e}", a.file)))?;
+        archives::import(root, f, a.name.as_deref(), &a.change, a.message.as_deref())?
+    };
+    println!("{id}");
+    Ok(0)
+}
