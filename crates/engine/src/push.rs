@@ -60,11 +60,34 @@ pub fn push(
     };
     let docker_types = original.as_ref().is_some_and(|(_, t)| t == DOCKER_MANIFEST);
 
+    // Repositories on the same registry this image is known under: blobs the image was
+    // pulled with can be mounted from there instead of uploaded.
+    let names = store.names()?;
+    let mount_from: Vec<String> = names
+        .digests
+        .iter()
+        .filter(|(_, id)| **id == found.id)
+        .filter_map(|(n, _)| ImageRef::parse(n).ok())
+        .filter(|x| x.registry == r.registry && x.repository != r.repository)
+        .map(|x| x.repository)
+        .collect();
+    let have = |digest: &str| -> Result<bool> {
+        if client.blob_exists(&r, digest)? {
+            return Ok(true);
+        }
+        for from in &mount_from {
+            if client.mount_blob(&r, from, digest)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+
     let mut layers = Vec::new();
     let mut reused_all = original.is_some();
     for l in record.layers.iter().rev() {
         if let Some(b) = &l.blob {
-            if client.blob_exists(&r, &b.digest.to_string())? {
+            if have(&b.digest.to_string())? {
                 progress.layer(b.digest.short(), LayerEvent::LayerExists);
                 layers.push(RegDescriptor {
                     media_type: b.media_type.clone(),
@@ -103,7 +126,7 @@ pub fn push(
     layers.reverse();
 
     let config_digest = found.id.to_string();
-    if !client.blob_exists(&r, &config_digest)? {
+    if !have(&config_digest)? {
         let tmp = store.temp_dir("push")?;
         let path = tmp.path().join("config.json");
         std::fs::write(&path, &config_bytes).ctx(|| format!("writing {}", path.display()))?;
