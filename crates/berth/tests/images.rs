@@ -363,10 +363,27 @@ fn save_and_load_round_trip_with_skopeo() {
         );
         check_store(&b2);
     }
-    // An OCI layout directory loads directly.
+    // OCI layout directories both ways: berth writes one skopeo reads, and loads one.
+    let out_dir = dir.path().join("berth-layout");
+    b.ok(&[
+        "save",
+        "--format",
+        "oci-dir",
+        "-o",
+        out_dir.to_str().unwrap(),
+        "fixtures/two:1",
+    ]);
     let layout = dir.path().join("docker-archive-layout");
+    oci::skopeo_copy(
+        &format!("oci:{}:1", out_dir.display()),
+        &format!("oci:{}:again", layout.display()),
+    );
     let b3 = berth();
-    b3.ok(&["load", "-i", layout.to_str().unwrap()]);
+    b3.ok(&["load", "-i", out_dir.to_str().unwrap()]);
+    assert_eq!(
+        b3.ok(&["run", "--rm", "fixtures/two:1", "cat", "/marker"]),
+        "two layers"
+    );
     check_store(&b);
 }
 
@@ -740,6 +757,35 @@ fn registry_blob_tampering_is_detected() {
         stderr(&out)
     );
     assert_eq!(b.ok(&["images", "-q"]), "");
+    check_store(&b);
+}
+
+/// Uncompressed layers (which skopeo always compresses) pushed byte for byte.
+#[test]
+fn uncompressed_layers_pull() {
+    let reg = Registry::start();
+    let b = berth();
+    let spec = with_layer(
+        &oci::busybox_image(LayerCompression::None),
+        vec![TarEntry::file("plain", "not compressed\n")],
+    );
+    let built = oci::build_image(&spec);
+    reg.push_image("raw/img", "1", &built);
+    let name = format!("{}/raw/img:1", reg.addr());
+    assert_eq!(
+        b.ok(&["run", "--rm", "-q", &name, "cat", "/plain"]),
+        "not compressed"
+    );
+    // Its layers round-trip: save as OCI and the layer digests are the diff ids.
+    let out = b.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .RootFS.Layers}}",
+        &name,
+    ]);
+    let want: Vec<&str> = built.layers.iter().map(|l| l.diff_id.as_str()).collect();
+    assert_eq!(out, serde_json::to_string(&want).unwrap());
     check_store(&b);
 }
 

@@ -331,6 +331,37 @@ fn is_index(media_type: &str) -> bool {
     media_type.contains("image.index") || media_type.contains("manifest.list")
 }
 
+/// The image manifest `desc` names: itself, or the host platform's entry of an index.
+/// Returns (digest, media type) of the manifest and its verified bytes.
+fn pick_manifest(
+    m: &Members,
+    desc: &OciDescriptor,
+    host: &registry::Platform,
+) -> Result<((Digest, String), Vec<u8>)> {
+    let bytes = m.blob(&desc.digest, SMALL)?;
+    if !is_index(&desc.media_type) {
+        return Ok(((desc.digest.clone(), desc.media_type.clone()), bytes));
+    }
+    let index: OciIndex = serde_json::from_slice(&bytes)
+        .map_err(|e| rejected(format!("malformed image index {}: {e}", desc.digest)))?;
+    let chosen = index
+        .manifests
+        .into_iter()
+        .find(|d| {
+            d.platform
+                .as_ref()
+                .is_some_and(|p| host.matches(&p.os, &p.architecture, None))
+        })
+        .ok_or_else(|| {
+            rejected(format!(
+                "image index {} has no manifest for {host}",
+                desc.digest
+            ))
+        })?;
+    let bytes = m.blob(&chosen.digest, SMALL)?;
+    Ok(((chosen.digest, chosen.media_type), bytes))
+}
+
 fn load_oci(store: &Store, m: &Members, limits: &Limits, out: &mut Loaded) -> Result<()> {
     let index: OciIndex = serde_json::from_slice(&m.read("index.json", SMALL)?)
         .map_err(|e| rejected(format!("malformed index.json in the archive: {e}")))?;
@@ -341,47 +372,15 @@ fn load_oci(store: &Store, m: &Members, limits: &Limits, out: &mut Loaded) -> Re
             .get("io.containerd.image.name")
             .or_else(|| desc.annotations.get("org.opencontainers.image.ref.name"))
             .cloned();
-        let mut manifest_desc = desc;
-        let mut nested;
-        let mut bytes = m.blob(&desc.digest, SMALL)?;
-        if is_index(&desc.media_type) {
-            nested = serde_json::from_slice::<OciIndex>(&bytes)
-                .map_err(|e| rejected(format!("malformed image index {}: {e}", desc.digest)))?;
-            let pick = nested
-                .manifests
-                .iter()
-                .position(|d| {
-                    d.platform
-                        .as_ref()
-                        .is_some_and(|p| p.os == host.os && p.architecture == host.architecture)
-                })
-                .ok_or_else(|| {
-                    rejected(format!(
-                        "image index {} has no manifest for {}/{}",
-                        desc.digest, host.os, host.architecture
-                    ))
-                })?;
-            nested.manifests.truncate(pick + 1);
-            let chosen = nested.manifests.swap_remove(pick);
-            bytes = m.blob(&chosen.digest, SMALL)?;
-            nested.manifests.push(chosen);
-            manifest_desc = nested
-                .manifests
-                .last()
-                .ok_or_else(|| rejected("empty image index"))?;
-        }
-        let manifest: OciManifest = serde_json::from_slice(&bytes).map_err(|e| {
-            rejected(format!(
-                "malformed image manifest {}: {e}",
-                manifest_desc.digest
-            ))
-        })?;
+        let ((manifest_digest, manifest_type), bytes) = pick_manifest(m, desc, &host)?;
+        let manifest: OciManifest = serde_json::from_slice(&bytes)
+            .map_err(|e| rejected(format!("malformed image manifest {}: {e}", manifest_digest)))?;
         let config_bytes = m.blob(&manifest.config.digest, SMALL)?;
         let config = ImageConfig::parse(&config_bytes, &manifest.config.digest.to_string())?;
         if config.rootfs.diff_ids.len() != manifest.layers.len() {
             return Err(rejected(format!(
                 "archive image {}: {} layers but {} diff ids in its config",
-                manifest_desc.digest,
+                manifest_digest,
                 manifest.layers.len(),
                 config.rootfs.diff_ids.len()
             )));
@@ -419,8 +418,8 @@ fn load_oci(store: &Store, m: &Members, limits: &Limits, out: &mut Loaded) -> Re
                 media_type: manifest
                     .media_type
                     .clone()
-                    .unwrap_or_else(|| manifest_desc.media_type.clone()),
-                digest: manifest_desc.digest.clone(),
+                    .unwrap_or_else(|| manifest_type.clone()),
+                digest: manifest_digest.clone(),
                 size: bytes.len() as u64,
             }),
             layers,

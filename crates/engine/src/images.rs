@@ -200,6 +200,9 @@ pub fn remove(root: &StateRoot, name: &str, force: bool) -> Result<Removal> {
         }
         None => tags.iter().chain(digests.iter()).cloned().collect(),
     };
+    let mut untag = untag;
+    let mut seen = HashSet::new();
+    untag.retain(|n| seen.insert(n.clone()));
     let last = tags.iter().chain(digests.iter()).all(|n| untag.contains(n));
     if last && !in_use.is_empty() && !force {
         let c = &in_use[0];

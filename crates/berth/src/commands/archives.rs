@@ -13,7 +13,7 @@ pub struct SaveArgs {
     /// Write to a file instead of stdout.
     #[arg(short = 'o', long)]
     output: Option<PathBuf>,
-    /// Archive format: docker-archive (default, like `docker save`) or oci-archive.
+    /// Archive format: docker-archive (default, like `docker save`), oci-archive, or oci-dir (an OCI layout directory; needs -o DIR).
     #[arg(long, default_value = "docker-archive")]
     format: String,
     #[arg(required = true, value_name = "IMAGE")]
@@ -21,12 +21,15 @@ pub struct SaveArgs {
 }
 
 pub fn save(root: &StateRoot, a: SaveArgs) -> engine::Result<i32> {
+    if a.format == "oci-dir" {
+        return save_dir(root, &a);
+    }
     let format = match a.format.as_str() {
         "docker-archive" | "docker" => SaveFormat::DockerArchive,
         "oci-archive" | "oci" => SaveFormat::OciArchive,
         other => {
             return Err(engine::Error::invalid(format!(
-                "unknown archive format {other:?}: use docker-archive or oci-archive"
+                "unknown archive format {other:?}: use docker-archive, oci-archive or oci-dir"
             )))
         }
     };
@@ -72,6 +75,47 @@ pub fn save(root: &StateRoot, a: SaveArgs) -> engine::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// An OCI layout directory: the oci-archive stream unpacked as it is written, into a
+/// temp dir renamed into place at the end.
+fn save_dir(root: &StateRoot, a: &SaveArgs) -> engine::Result<i32> {
+    let dir = a
+        .output
+        .clone()
+        .ok_or_else(|| engine::Error::invalid("--format oci-dir needs -o DIR"))?;
+    if dir.exists() {
+        return Err(engine::Error::invalid(format!(
+            "{} already exists: give a new directory to -o",
+            dir.display()
+        )));
+    }
+    let tmp = dir.with_file_name(format!(
+        ".{}.berth-tmp",
+        dir.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    let fail =
+        |e: std::io::Error| engine::Error::invalid(format!("writing {}: {e}", dir.display()));
+    std::fs::create_dir(&tmp).map_err(fail)?;
+    let result = (|| {
+        let (reader, mut writer) = std::io::pipe().map_err(fail)?;
+        let target = tmp.clone();
+        let unpacker = std::thread::spawn(move || tar::Archive::new(reader).unpack(&target));
+        let saved = archives::save(root, &a.names, SaveFormat::OciArchive, &mut writer);
+        drop(writer);
+        let unpacked = unpacker
+            .join()
+            .map_err(|_| engine::Error::invalid("writing the layout failed"))?;
+        saved?;
+        unpacked.map_err(fail)?;
+        std::fs::rename(&tmp, &dir).map_err(fail)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result.map(|_| 0)
 }
 
 #[derive(Args, Debug)]
