@@ -39,9 +39,13 @@ PY
 
 export BERTH_ROOT=$W/state
 "$BERTH" run --rm --rootfs "$ROOTFS" true   # fail fast if berth cannot run here
+# The same rootfs as an image in the store: `run IMAGE` resolves the name, reads the
+# image config and mounts the store's layer.
+tar -C "$ROOTFS" -c . | "$BERTH" import - localhost/bench/busybox:latest >/dev/null
 
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/berth-runc.json" \
   -n berth "$BERTH run --rm --rootfs $ROOTFS true" \
+  -n berth-image "$BERTH run --rm localhost/bench/busybox true" \
   -n runc "runc run --bundle $BUNDLE bench-runc" >"$OUT/berth-runc.txt"
 unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' nounified \
   hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/crun.json" \
@@ -74,7 +78,7 @@ for f in ("berth-runc.json", "crun.json"):
 b = res["berth"]
 print(f"| tool | median ms | berth / tool |")
 print(f"|---|---:|---:|")
-for k in ("berth", "crun", "runc"):
+for k in ("berth", "berth-image", "crun", "runc"):
     print(f"| {k} | {res[k]:.1f} | {b / res[k]:.2f} |")
 print()
 print(open(f"{out}/monitor-mem.txt").read().strip())

@@ -400,6 +400,9 @@ fn import_a_rootfs_tarball_with_changes() {
         .output()
         .unwrap();
     assert!(tar.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let tar_path = dir.path().join("rootfs.tar");
+    fs::write(&tar_path, &tar.stdout).unwrap();
     let mut child = b
         .cmd()
         .args([
@@ -425,6 +428,30 @@ fn import_a_rootfs_tarball_with_changes() {
         b.ok(&["run", "--rm", "localhost/fixtures/busybox"]),
         "imported in /data"
     );
+    // An image VOLUME becomes an anonymous volume seeded from the image, removed with
+    // the container under --rm, as in Docker.
+    let out = b.run(&[
+        "import",
+        "-c",
+        "VOLUME /data",
+        tar_path.to_str().unwrap(),
+        "localhost/fixtures/vol:1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        b.ok(&["run", "--rm", "localhost/fixtures/vol:1", "ls", "/data"]),
+        "seed.txt"
+    );
+    let c = b.ok(&["create", "localhost/fixtures/vol:1", "true"]);
+    let mounts = b.ok(&[
+        "inspect",
+        "--format",
+        "{{range .Mounts}}{{.Type}} {{.Destination}}{{end}}",
+        &c,
+    ]);
+    assert_eq!(mounts, "volume /data");
+    b.ok(&["rm", "-v", &c]);
+    assert_eq!(b.ok(&["volume", "ls", "-q"]), "");
     let out = b.run(&["import", "-c", "FROB x", "/dev/null"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("FROB"), "{}", stderr(&out));
