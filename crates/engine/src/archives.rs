@@ -231,7 +231,7 @@ pub fn load(root: &StateRoot, src: LoadSource) -> Result<Loaded> {
 }
 
 pub enum LoadSource {
-    Reader(Box<dyn Read>),
+    Reader(Box<dyn Read + Send>),
     Dir(PathBuf),
 }
 
@@ -446,7 +446,7 @@ fn load_oci(store: &Store, m: &Members, limits: &Limits, out: &mut Loaded) -> Re
 /// Unpacks a layer whose compression is found from its first bytes.
 fn unpack_sniffed(
     store: &Store,
-    src: impl Read,
+    src: impl Read + Send,
     diff_id: Option<&Digest>,
     limits: &Limits,
 ) -> Result<store::LayerInfo> {
@@ -621,7 +621,7 @@ fn append_layer(
 /// STOPSIGNAL) applied to the config. Returns the new image id.
 pub fn import(
     root: &StateRoot,
-    src: impl Read,
+    src: impl Read + Send,
     name: Option<&str>,
     changes: &[String],
     message: Option<&str>,

@@ -30,6 +30,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::layout::Store;
 use crate::pool;
+use crate::readahead;
 use crate::tarsplit::{self, TarReader};
 use crate::unpack::Unpacker;
 
@@ -138,20 +139,36 @@ impl Store {
     /// Callers hold the shared store lock.
     pub fn unpack_layer(
         &self,
-        src: impl Read,
+        src: impl Read + Send,
+        compression: Compression,
+        expected_diff_id: Option<&Digest>,
+        limits: &Limits,
+    ) -> Result<LayerInfo> {
+        match compression {
+            Compression::None => self.unpack_stream(src, compression, expected_diff_id, limits),
+            Compression::Gzip => readahead::with_readahead(MultiGzDecoder::new(src), |r| {
+                self.unpack_stream(r, compression, expected_diff_id, limits)
+            }),
+            Compression::Zstd => {
+                let decoder = zstd::stream::read::Decoder::new(src)
+                    .ctx(|| "starting zstd decompression".into())?;
+                readahead::with_readahead(decoder, |r| {
+                    self.unpack_stream(r, compression, expected_diff_id, limits)
+                })
+            }
+        }
+    }
+
+    /// Unpacks an already decompressed tar stream (`compression` only names the
+    /// original form in errors).
+    fn unpack_stream(
+        &self,
+        stream: impl Read,
         compression: Compression,
         expected_diff_id: Option<&Digest>,
         limits: &Limits,
     ) -> Result<LayerInfo> {
         let work = self.temp_dir("layer")?;
-        let stream: Box<dyn Read + '_> = match compression {
-            Compression::None => Box::new(src),
-            Compression::Gzip => Box::new(MultiGzDecoder::new(src)),
-            Compression::Zstd => Box::new(
-                zstd::stream::read::Decoder::new(src)
-                    .ctx(|| "starting zstd decompression".into())?,
-            ),
-        };
         let record_path = work.path().join("tar-split");
         let record = fs::OpenOptions::new()
             .write(true)

@@ -29,6 +29,7 @@ pub mod gc;
 pub mod images;
 pub mod layout;
 pub mod names;
+mod readahead;
 pub mod usage;
 
 pub use config::ImageConfig;

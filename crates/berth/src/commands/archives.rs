@@ -179,7 +179,7 @@ pub fn import(root: &StateRoot, a: ImportArgs) -> engine::Result<i32> {
     let id = if a.file == "-" {
         archives::import(
             root,
-            std::io::stdin().lock(),
+            std::io::stdin(),
             a.name.as_deref(),
             &a.change,
             a.message.as_deref(),
