@@ -51,6 +51,8 @@ pub struct CreateOptions {
     pub auto_remove: bool,
     pub tty: bool,
     pub interactive: bool,
+    /// `--health-*` and `--no-healthcheck`.
+    pub health: crate::health::HealthOptions,
 }
 
 /// What a container's root filesystem is made of.
@@ -286,6 +288,8 @@ fn build_record(
             "no command specified: give one after the image (e.g. berth run IMAGE sh)",
         ));
     }
+    let healthcheck =
+        crate::health::container_config(&opts.health, image_cfg.healthcheck.as_ref())?;
     let mut labels = image_cfg.labels.clone().unwrap_or_default();
     labels.extend(options::parse_labels(&opts.labels));
     let user = opts
@@ -360,7 +364,7 @@ fn build_record(
             stop_signal,
             stop_timeout: opts.stop_timeout,
             exposed_ports: image_cfg.exposed_ports.clone(),
-            healthcheck: image_cfg.healthcheck.clone(),
+            healthcheck,
             volumes: image_cfg.volumes.clone(),
         },
         host_config: HostConfig {
@@ -664,6 +668,9 @@ fn reconcile(root: &StateRoot, record: Record) -> Result<(Record, State)> {
         state.exit_code = 137;
         state.error = "the container's monitor process died; the container was stopped".into();
         state.finished_at = time::now_rfc3339();
+        if let Some(h) = &mut state.health {
+            h.status = crate::record::HealthStatus::Unhealthy;
+        }
         state.pid = 0;
         state.save(&dir)?;
         if record.host_config.auto_remove {

@@ -1,10 +1,13 @@
 //! `berth exec`: the process spec for an extra process in a running container, with the
 //! container's own security settings and environment plus the caller's overrides.
 
+use std::path::Path;
+
 use serde_json::json;
 
 use crate::containers;
 use crate::error::{Error, Result};
+use crate::record::Record;
 use crate::spec;
 use crate::state_root::StateRoot;
 
@@ -40,18 +43,36 @@ pub fn prepare(root: &StateRoot, key: &str, opts: &ExecOptions) -> Result<Prepar
             "no command given: berth exec CONTAINER COMMAND [ARG...]",
         ));
     }
-    let dir = root.container(&id);
+    let process = process_spec(&record, &root.container(&id), opts)?;
+    let cg = runtime::cgroup::Cgroup::new(runtime::cgroup::Layout::detect(), root.cgroup_name(&id));
+    Ok(Prepared {
+        target: runtime::ExecTarget {
+            pid: state.pid,
+            cgroup_paths: cg.paths(),
+        },
+        process,
+    })
+}
+
+/// The spec of an extra process in container `record` (whose directory is `dir`): the
+/// container's user, environment, working directory and security settings, with the
+/// overrides of `opts`. Also builds the monitor's health probes.
+pub fn process_spec(
+    record: &Record,
+    dir: &Path,
+    opts: &ExecOptions,
+) -> Result<oci_spec::runtime::Process> {
     let user_spec = opts
         .user
         .clone()
         .unwrap_or_else(|| record.config.user.clone());
-    let user = spec::resolve_user(&record, &dir, &user_spec)?;
+    let user = spec::resolve_user(record, dir, &user_spec)?;
     let mut extra = Vec::new();
     for f in &opts.env_files {
         extra.extend(crate::options::read_env_file(f)?);
     }
     extra.extend(crate::options::parse_env(&opts.env));
-    let mut env = spec::environment(&record, &user, &extra);
+    let mut env = spec::environment(record, &user, &extra);
     if opts.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
     }
@@ -80,14 +101,5 @@ pub fn prepare(root: &StateRoot, key: &str, opts: &ExecOptions) -> Result<Prepar
     if let Some((rows, cols)) = opts.console {
         p["consoleSize"] = json!({"height": rows, "width": cols});
     }
-    let process = serde_json::from_value(p)
-        .map_err(|e| Error::invalid(format!("building the exec spec: {e}")))?;
-    let cg = runtime::cgroup::Cgroup::new(runtime::cgroup::Layout::detect(), root.cgroup_name(&id));
-    Ok(Prepared {
-        target: runtime::ExecTarget {
-            pid: state.pid,
-            cgroup_paths: cg.paths(),
-        },
-        process,
-    })
+    serde_json::from_value(p).map_err(|e| Error::invalid(format!("building the exec spec: {e}")))
 }

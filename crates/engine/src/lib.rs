@@ -8,6 +8,7 @@ pub mod cp;
 pub mod error;
 pub mod etc_files;
 pub mod exec;
+pub mod health;
 pub mod ids;
 pub mod images;
 pub mod lifecycle;

@@ -2,8 +2,9 @@
 //! parent of the container. It starts the container through the runtime,
 //! records its state, copies its output to the log (and to the attached CLI), relays
 //! the terminal, reaps it, records the exit status and OOM kill, removes the cgroup, and
-//! removes the container under `--rm`. One per running container, so it keeps no more
-//! than a few buffers; it never blocks on anything but its poll loop.
+//! removes the container under `--rm`, and runs the container's health check
+//! (`health::Checker`). One per running container, so it keeps no more than a few
+//! buffers; it never blocks on anything but its poll loop.
 //!
 //! Its stdio is the CLI's when attached (else /dev/null); it talks to the CLI over a
 //! SOCK_SEQPACKET socket and starts out sharing the CLI's container lock.
@@ -22,6 +23,7 @@ use runtime::sys;
 
 use crate::containers;
 use crate::error::IoContext;
+use crate::health::Checker;
 use crate::logs::{LogWriter, Stream};
 use crate::record::{Record, State, Status};
 use crate::spec;
@@ -141,6 +143,8 @@ impl Monitor {
         state.error.clear();
         state.started_at = time::now_rfc3339();
         state.finished_at = crate::record::ZERO_TIME.into();
+        let mut checker = Checker::new(&record, dir.clone(), pid, cgroup.paths(), Instant::now());
+        state.health = checker.as_mut().map(|c| c.begin(state.health.take()));
         if let Err(e) = state.save(&dir) {
             let _ = sys::kill(pid, libc::SIGKILL);
             let _ = sys::waitpid(pid, 0);
@@ -165,7 +169,12 @@ impl Monitor {
             &sfd,
             LogWriter::new(log),
             record.config.open_stdin,
+            checker.as_mut(),
         );
+        // No probe may outlive the container, nor hold its cgroup.
+        if let Some(c) = &mut checker {
+            c.stop();
+        }
         let exit_code = runtime::init::exit_code(status);
         let oom = cgroup.oom_killed();
         let cleanup_err = cgroup.destroy().err();
@@ -189,6 +198,9 @@ impl Monitor {
         state.oom_killed = oom;
         state.pid = 0;
         state.finished_at = time::now_rfc3339();
+        if let Some(c) = &checker {
+            state.health = Some(c.health().clone());
+        }
         if let Some(e) = cleanup_err {
             state.error = e.to_string();
         }
@@ -279,8 +291,8 @@ impl Monitor {
         Ok((started.pid, output, started.warnings))
     }
 
-    /// Copies output until the container exits and its output is drained; returns the
-    /// wait status.
+    /// Copies output and runs health probes until the container exits and its output is
+    /// drained; returns the wait status.
     fn supervise(
         &mut self,
         pid: i32,
@@ -288,6 +300,7 @@ impl Monitor {
         sfd: &OwnedFd,
         mut log: LogWriter,
         stdin: bool,
+        mut checker: Option<&mut Checker>,
     ) -> libc::c_int {
         let mut status = None;
         let mut stdin_open = stdin && self.attached && matches!(output, Output::Pty { .. });
@@ -295,7 +308,7 @@ impl Monitor {
         let mut buf = vec![0u8; 32 * 1024];
         let mut shed = false;
         loop {
-            let mut fds: Vec<libc::pollfd> = Vec::with_capacity(5);
+            let mut fds: Vec<libc::pollfd> = Vec::with_capacity(7);
             let pfd = |fd: RawFd| libc::pollfd {
                 fd,
                 events: libc::POLLIN,
@@ -329,10 +342,19 @@ impl Monitor {
                 });
                 fds.len() - 1
             });
+            let (probe, probe_out) = checker.as_ref().map_or((None, None), |c| c.fds());
+            let probe_idx = probe.map(|fd| {
+                fds.push(pfd(fd));
+                fds.len() - 1
+            });
+            let probe_out_idx = probe_out.map(|fd| {
+                fds.push(pfd(fd));
+                fds.len() - 1
+            });
             if status.is_some() && a.is_none() && b.is_none() {
                 break;
             }
-            let timeout = match drain_deadline {
+            let mut timeout = match drain_deadline {
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
@@ -342,10 +364,14 @@ impl Monitor {
                 }
                 None => -1,
             };
+            if let Some(wait) = checker.as_ref().and_then(|c| c.wait_time(Instant::now())) {
+                let ms = wait.as_millis().min(i32::MAX as u128 - 1) as i32 + 1;
+                timeout = if timeout < 0 { ms } else { timeout.min(ms) };
+            }
             if !shed {
                 // One monitor per running container: from here on keep only the pages
                 // the loop itself touches (done right before the first wait, after every
-                // allocation of the set-up).
+                // allocation of the set-up, and again after each health probe).
                 sys::shed_startup_pages();
                 shed = true;
             }
@@ -363,7 +389,18 @@ impl Monitor {
                         // for the kernel to deliver what is left in the pipes.
                         drain_deadline = Some(Instant::now() + Duration::from_secs(2));
                         stdin_open = false;
+                        if let Some(c) = checker.as_mut() {
+                            c.stop();
+                        }
                     }
+                }
+            }
+            if let Some(c) = checker.as_mut() {
+                if c.after_poll(ready(probe_idx), ready(probe_out_idx), &mut buf) {
+                    // A probe ran the exec and state-writing code: drop those pages
+                    // again before the next wait, so that a monitor with a health check
+                    // is as small as one without between probes.
+                    shed = false;
                 }
             }
             if ready(notify_idx) {

@@ -180,6 +180,9 @@ pub struct State {
     pub error: String,
     pub started_at: String,
     pub finished_at: String,
+    /// Present when the container has a health check (`health` owns it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
     /// berth's own bookkeeping: the container's monitor and the start times that make
     /// (pid, start) pairs safe against pid reuse.
     #[serde(default)]
@@ -188,6 +191,46 @@ pub struct State {
     pub monitor_start: u64,
     #[serde(default)]
     pub pid_start: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    #[default]
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+impl HealthStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthStatus::Starting => "starting",
+            HealthStatus::Healthy => "healthy",
+            HealthStatus::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// Docker's `State.Health`: the current verdict, the run of failures behind it and the
+/// last few probe results (oldest first).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Health {
+    pub status: HealthStatus,
+    pub failing_streak: i64,
+    #[serde(default)]
+    pub log: Vec<HealthResult>,
+}
+
+/// One probe run, as Docker records it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct HealthResult {
+    pub start: String,
+    pub end: String,
+    pub exit_code: i64,
+    pub output: String,
 }
 
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";

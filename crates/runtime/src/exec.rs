@@ -27,9 +27,6 @@ pub fn exec_in(
     process: &Process,
     stdio: Stdio,
 ) -> Result<(i32, Option<OwnedFd>), StartError> {
-    let pidfd = sys::pidfd_open(target.pid)
-        .map_err(|e| StartError::berth(format!("container process {}: {e}", target.pid)))?;
-    let (err_r, err_w) = sys::pipe()?;
     let terminal = matches!(stdio, Stdio::Terminal);
     let (pty_parent, pty_child) = if terminal {
         let (a, b) = sys::seqpacket_pair()?;
@@ -37,10 +34,65 @@ pub fn exec_in(
     } else {
         (None, None)
     };
+    let (pid, err_r) = fork_join(target, process, stdio, pty_child)?;
+    let mut master = None;
+    if let Some(sock) = &pty_parent {
+        let mut buf = [0u8; 16];
+        if let Ok((_, fd)) = sys::recv_with_fd(sock.as_fd(), &mut buf) {
+            master = fd;
+        }
+    }
+    match report::wait(&err_r) {
+        Ok(()) => Ok((pid, master)),
+        Err(e) => {
+            let _ = sys::waitpid(pid, 0);
+            Err(e)
+        }
+    }
+}
+
+/// Starts `process` inside `target` like [`exec_in`] (no terminal), without waiting for
+/// it to start: for a caller that must never block, such as the monitor running a
+/// health probe. Returns the intermediate pid, whose exit status is the workload's, and
+/// the error pipe to hand to [`exec_failure`] once that pid has exited.
+pub fn exec_spawn(
+    target: &ExecTarget,
+    process: &Process,
+    stdio: Stdio,
+) -> Result<(i32, OwnedFd), StartError> {
+    if matches!(stdio, Stdio::Terminal) {
+        return Err(StartError::berth("a spawned exec cannot have a terminal"));
+    }
+    fork_join(target, process, stdio, None)
+}
+
+/// Why a process started by [`exec_spawn`] never ran (None if it did), read without
+/// blocking once its intermediate has exited.
+pub fn exec_failure(errors: &OwnedFd) -> Option<StartError> {
+    sys::set_nonblocking(errors.as_fd(), true).ok()?;
+    let mut buf = [0u8; 4096];
+    let n = sys::read(errors.as_raw_fd(), &mut buf).ok()?;
+    let (code, msg) = buf[..n].split_first()?;
+    Some(StartError {
+        exit_code: i32::from(*code),
+        message: String::from_utf8_lossy(msg).into_owned(),
+    })
+}
+
+/// Forks the intermediate that joins `target`; returns its pid and the read end of the
+/// error pipe (EOF once the workload has exec'd).
+fn fork_join(
+    target: &ExecTarget,
+    process: &Process,
+    stdio: Stdio,
+    pty_child: Option<OwnedFd>,
+) -> Result<(i32, OwnedFd), StartError> {
+    let pidfd = sys::pidfd_open(target.pid)
+        .map_err(|e| StartError::berth(format!("container process {}: {e}", target.pid)))?;
+    let (err_r, err_w) = sys::pipe()?;
     match sys::fork()? {
         sys::Forked::Child => {
             drop(err_r);
-            drop(pty_parent);
             let err = match join(target, &pidfd, process, stdio, &err_w, pty_child) {
                 Ok(never) => match never {},
                 Err(e) => e,
@@ -51,20 +103,7 @@ pub fn exec_in(
             drop(err_w);
             drop(pty_child);
             drop(stdio);
-            let mut master = None;
-            if let Some(sock) = &pty_parent {
-                let mut buf = [0u8; 16];
-                if let Ok((_, fd)) = sys::recv_with_fd(sock.as_fd(), &mut buf) {
-                    master = fd;
-                }
-            }
-            match report::wait(&err_r) {
-                Ok(()) => Ok((pid, master)),
-                Err(e) => {
-                    let _ = sys::waitpid(pid, 0);
-                    Err(e)
-                }
-            }
+            Ok((pid, err_r))
         }
     }
 }

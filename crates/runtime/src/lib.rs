@@ -20,7 +20,7 @@ pub mod sys;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
-pub use exec::{exec_in, ExecTarget};
+pub use exec::{exec_failure, exec_in, exec_spawn, ExecTarget};
 pub use mounts::{ensure_in_root, mount_root};
 pub use oci_spec::runtime::Spec;
 pub use spawn::spawn;

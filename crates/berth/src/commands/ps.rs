@@ -22,7 +22,8 @@ pub struct PsArgs {
     /// Show the n last created containers (includes all states).
     #[arg(short = 'n', long = "last", allow_hyphen_values = true)]
     last: Option<i64>,
-    /// Filter: name=, id=, status=, label=KEY[=VALUE], exited=CODE.
+    /// Filter: name=, id=, status=, label=KEY[=VALUE], exited=CODE,
+    /// health=starting|healthy|unhealthy|none.
     #[arg(short = 'f', long = "filter")]
     filter: Vec<String>,
     /// Format: table, json, or a Go template.
@@ -53,10 +54,17 @@ const HEADERS: &[(&str, &str)] = &[
 pub fn status_text(state: &State) -> String {
     match state.status {
         Status::Created => "Created".into(),
-        Status::Running => format!(
-            "Up {}",
-            time::human_duration(time::since(&state.started_at))
-        ),
+        Status::Running => match &state.health {
+            Some(h) => format!(
+                "Up {} ({})",
+                time::human_duration(time::since(&state.started_at)),
+                engine::health::status_suffix(h)
+            ),
+            None => format!(
+                "Up {}",
+                time::human_duration(time::since(&state.started_at))
+            ),
+        },
         Status::Restarting => format!(
             "Restarting ({}) {} ago",
             state.exit_code,
@@ -149,15 +157,27 @@ fn matches(filter: &str, record: &Record, state: &State) -> engine::Result<bool>
             Some((k, v)) => record.config.labels.get(k).is_some_and(|x| x == v),
             None => record.config.labels.contains_key(value),
         },
+        "health" => {
+            if !matches!(value, "starting" | "healthy" | "unhealthy" | "none") {
+                return Err(engine::Error::invalid(format!(
+                    "Unrecognised filter value for health: {value}"
+                )));
+            }
+            state.health.as_ref().map_or("none", |h| h.status.as_str()) == value
+        }
         _ => {
             return Err(engine::Error::invalid(format!(
-                "invalid filter '{key}': use name, id, status, label or exited"
+                "invalid filter '{key}': use name, id, status, label, exited or health"
             )))
         }
     })
 }
 
 pub fn run(root: &StateRoot, args: PsArgs) -> engine::Result<i32> {
+    // Bad filters are errors even when no container is there to test them on.
+    for f in &args.filter {
+        matches(f, &Record::default(), &State::default())?;
+    }
     let mut list = containers::list(root);
     let all = args.all
         || args.latest

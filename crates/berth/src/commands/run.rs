@@ -113,6 +113,44 @@ pub struct RunArgs {
     /// Suppress the pull output.
     #[arg(short = 'q', long)]
     quiet: bool,
+    /// Command to run to check health.
+    #[arg(long = "health-cmd", value_name = "CMD")]
+    health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h) (default 30s).
+    #[arg(
+        long = "health-interval",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    health_interval: Option<String>,
+    /// Maximum time to allow one check to run (ms|s|m|h) (default 30s).
+    #[arg(
+        long = "health-timeout",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    health_timeout: Option<String>,
+    /// Start period for the container to initialize before starting health-retries
+    /// countdown (ms|s|m|h) (default 0s).
+    #[arg(
+        long = "health-start-period",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    health_start_period: Option<String>,
+    /// Time between running the check during the start period (ms|s|m|h) (default 5s).
+    #[arg(
+        long = "health-start-interval",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    health_start_interval: Option<String>,
+    /// Consecutive failures needed to report unhealthy (default 3).
+    #[arg(long = "health-retries", value_name = "N", allow_hyphen_values = true)]
+    health_retries: Option<i64>,
+    /// Disable any container-specified HEALTHCHECK.
+    #[arg(long = "no-healthcheck")]
+    no_healthcheck: bool,
     /// The image, then the command and its arguments (only the command with --rootfs).
     #[arg(trailing_var_arg = true, value_name = "IMAGE [COMMAND]")]
     command: Vec<String>,
@@ -162,6 +200,15 @@ impl RunArgs {
             auto_remove: self.rm,
             tty: self.tty,
             interactive: self.interactive,
+            health: engine::health::HealthOptions {
+                cmd: self.health_cmd.clone(),
+                interval: self.health_interval.clone(),
+                timeout: self.health_timeout.clone(),
+                start_period: self.health_start_period.clone(),
+                start_interval: self.health_start_interval.clone(),
+                retries: self.health_retries,
+                disabled: self.no_healthcheck,
+            },
         }
     }
 }
