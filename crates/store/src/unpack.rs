@@ -645,6 +645,7 @@ fn write_content<R: Read>(
 ) -> std::result::Result<[u8; 32], ContentErr> {
     let mut h = Sha256::new();
     let mut hashed = 0u64;
+    let mut end = 0u64;
     for (off, len) in e.segments() {
         hash_zeros(&mut h, off - hashed);
         let mut at = off;
@@ -658,7 +659,7 @@ fn write_content<R: Read>(
                 )));
             }
             h.update(&buf[..n]);
-            write_nonzero(file, at, &buf[..n]).map_err(ContentErr::Io)?;
+            end = end.max(write_nonzero(file, at, &buf[..n]).map_err(ContentErr::Io)?);
             at += n as u64;
             left -= n as u64;
         }
@@ -666,7 +667,10 @@ fn write_content<R: Read>(
     }
     let real = e.real_size();
     hash_zeros(&mut h, real - hashed);
-    file.set_len(real).map_err(ContentErr::Io)?;
+    // Most files end with written data: only a trailing hole needs the size set.
+    if end != real {
+        file.set_len(real).map_err(ContentErr::Io)?;
+    }
     Ok(h.finalize().into())
 }
 
@@ -679,8 +683,10 @@ fn hash_zeros(h: &mut Sha256, mut n: u64) {
 }
 
 /// Writes `data` at `at`, skipping 4 KiB-aligned pieces that are all zeros (the file's
-/// size is set afterwards, so skipped pieces read back as zeros).
-fn write_nonzero(file: &File, at: u64, data: &[u8]) -> std::io::Result<()> {
+/// size is set afterwards, so skipped pieces read back as zeros). Returns the end of
+/// the last byte written (0 if nothing was).
+fn write_nonzero(file: &File, at: u64, data: &[u8]) -> std::io::Result<u64> {
+    let mut written_end = 0;
     let piece_end = |i: usize| -> usize {
         let pos = at + i as u64;
         let next = (pos / HOLE_BLOCK + 1) * HOLE_BLOCK;
@@ -703,8 +709,9 @@ fn write_nonzero(file: &File, at: u64, data: &[u8]) -> std::io::Result<()> {
             i = end;
         }
         file.write_all_at(&data[start..i], at + start as u64)?;
+        written_end = at + i as u64;
     }
-    Ok(())
+    Ok(written_end)
 }
 
 fn is_zero(b: &[u8]) -> bool {
