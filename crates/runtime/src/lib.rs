@@ -14,6 +14,7 @@ mod identity;
 pub mod init;
 mod mounts;
 mod report;
+pub mod seccomp;
 mod spawn;
 pub mod sys;
 
