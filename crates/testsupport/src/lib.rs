@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: failing loudly is the point
 
 pub mod oci;
+pub mod probe;
 pub mod registry;
 
 use std::collections::HashSet;
