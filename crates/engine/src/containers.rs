@@ -53,6 +53,8 @@ pub struct CreateOptions {
     pub interactive: bool,
     /// `--health-*` and `--no-healthcheck`.
     pub health: crate::health::HealthOptions,
+    /// `--cap-add`, `--cap-drop`, `--privileged`, `--security-opt`.
+    pub security: crate::security::SecurityOptions,
 }
 
 /// What a container's root filesystem is made of.
@@ -110,7 +112,7 @@ fn build_record(
     id: &str,
     name: &str,
     dir: &Path,
-) -> Result<Record> {
+) -> Result<(Record, Option<Vec<u8>>)> {
     let empty = store::config::RunConfig::default();
     let (image_cfg, lowers, image_id, image_name) = match source {
         RootSource::Dir(d) => (
@@ -156,6 +158,8 @@ fn build_record(
             )))
         }
     }
+    let security = crate::security::resolve(&opts.security, network == "host")?;
+    let seccomp_profile = security.seccomp_profile.clone();
 
     let memory = opts
         .memory
@@ -381,7 +385,10 @@ fn build_record(
             shm_size,
             ulimits,
             mounts,
-            ..Default::default()
+            privileged: opts.security.privileged,
+            cap_add: security.cap_add,
+            cap_drop: security.cap_drop,
+            security_opt: opts.security.security_opt.clone(),
         },
         graph_driver: graph,
         log_path: dir.join("ctr.log").to_string_lossy().into_owned(),
@@ -389,6 +396,7 @@ fn build_record(
         hosts_path: dir.join("hosts").to_string_lossy().into_owned(),
         resolv_conf_path: dir.join("resolv.conf").to_string_lossy().into_owned(),
         rootfs_layers: lowers,
+        security: security.security,
     };
     if !record.config.working_dir.is_empty() && !record.config.working_dir.starts_with('/') {
         return Err(Error::invalid(format!(
@@ -398,7 +406,7 @@ fn build_record(
     }
     // An unknown user is bad input: catch it now, before anything exists.
     spec::resolve_user(&record, dir, &record.config.user)?;
-    Ok(record)
+    Ok((record, seccomp_profile))
 }
 
 /// Raising a hard limit needs CAP_SYS_RESOURCE, which root on some hosts lacks.
@@ -440,7 +448,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Record> {
         .join(format!(".tmp-{id}-{}", std::process::id()));
     fs::create_dir(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
     let dir = root.container(&id);
-    let result = (|| -> Result<(Record, String)> {
+    let result = (|| -> Result<(Record, String, Option<Vec<u8>>)> {
         let name = match &opts.name {
             Some(n) => {
                 ids::validate_name(n)?;
@@ -450,13 +458,13 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Record> {
         };
         // Everything is validated against the final directory paths before the name is
         // taken, so bad input never reserves anything.
-        let record = build_record(opts, &source, &id, &name, &dir)?;
+        let (record, profile) = build_record(opts, &source, &id, &name, &dir)?;
         let name = reserve_name(root, &name, &id, opts.name.is_none())?;
         let mut record = record;
         record.name = format!("/{name}");
-        Ok((record, name))
+        Ok((record, name, profile))
     })();
-    let (record, name) = match result {
+    let (record, name, seccomp_profile) = match result {
         Ok(r) => r,
         Err(e) => {
             let _ = fs::remove_dir_all(&tmp);
@@ -479,6 +487,9 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Record> {
             fs::create_dir(d).ctx(|| format!("creating {}", d.display()))?;
         }
         crate::etc_files::write(&tmp, &record)?;
+        if let Some(profile) = &seccomp_profile {
+            crate::state_root::write_new(&crate::security::profile_path(&tmp), profile)?;
+        }
         let mut rec = record.clone();
         rec.host_config.mounts = rec
             .host_config

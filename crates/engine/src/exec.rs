@@ -27,6 +27,9 @@ pub struct ExecOptions {
 pub struct Prepared {
     pub target: runtime::ExecTarget,
     pub process: oci_spec::runtime::Process,
+    /// The container's own seccomp filter and Landlock policy: an exec'd process is
+    /// never less confined than the container's first process.
+    pub confine: runtime::Confinement,
 }
 
 pub fn prepare(root: &StateRoot, key: &str, opts: &ExecOptions) -> Result<Prepared> {
@@ -44,6 +47,11 @@ pub fn prepare(root: &StateRoot, key: &str, opts: &ExecOptions) -> Result<Prepar
         ));
     }
     let process = process_spec(&record, &root.container(&id), opts)?;
+    let confine = crate::security::confinement(
+        &record.security,
+        &root.container(&id),
+        &root.seccomp_cache(),
+    )?;
     let cg = runtime::cgroup::Cgroup::new(runtime::cgroup::Layout::detect(), root.cgroup_name(&id));
     Ok(Prepared {
         target: runtime::ExecTarget {
@@ -51,6 +59,7 @@ pub fn prepare(root: &StateRoot, key: &str, opts: &ExecOptions) -> Result<Prepar
             cgroup_paths: cg.paths(),
         },
         process,
+        confine,
     })
 }
 
@@ -81,7 +90,6 @@ pub fn process_spec(
         .clone()
         .unwrap_or_else(|| record.config.working_dir.clone());
     let cwd = if cwd.is_empty() { "/".to_string() } else { cwd };
-    let caps = runtime::DEFAULT_CAPABILITIES;
     let rlimits: Vec<_> = record
         .host_config
         .ulimits
@@ -94,9 +102,9 @@ pub fn process_spec(
         "args": opts.command,
         "env": env,
         "cwd": cwd,
-        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+        "capabilities": spec::capabilities(record),
         "rlimits": rlimits,
-        "noNewPrivileges": true,
+        "noNewPrivileges": record.security.no_new_privileges,
     });
     if let Some((rows, cols)) = opts.console {
         p["consoleSize"] = json!({"height": rows, "width": cols});

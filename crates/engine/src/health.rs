@@ -301,7 +301,7 @@ pub struct Checker {
     settings: Settings,
     target: runtime::ExecTarget,
     /// The probe's process spec, built once at start (or why it could not be).
-    process: std::result::Result<oci_spec::runtime::Process, String>,
+    process: std::result::Result<(oci_spec::runtime::Process, runtime::Confinement), String>,
     dir: PathBuf,
     /// When the container started: the start period counts from here.
     started: Instant,
@@ -349,7 +349,17 @@ impl Checker {
         let process = if settings.argv.is_empty() {
             Err("no health check command given".to_string())
         } else {
-            exec::process_spec(record, &dir, &opts).map_err(|e| e.to_string())
+            exec::process_spec(record, &dir, &opts)
+                .and_then(|p| {
+                    let cache = dir
+                        .parent()
+                        .and_then(|c| c.parent())
+                        .map(|r| r.join("cache").join("seccomp"))
+                        .unwrap_or_default();
+                    let confine = crate::security::confinement(&record.security, &dir, &cache)?;
+                    Ok((p, confine))
+                })
+                .map_err(|e| e.to_string())
         };
         let mut c = Checker {
             settings,
@@ -506,7 +516,7 @@ impl Checker {
     }
 
     fn spawn(&self) -> std::result::Result<(i32, OwnedFd, OwnedFd, OwnedFd), String> {
-        let process = self.process.as_ref().map_err(Clone::clone)?;
+        let (process, confine) = self.process.as_ref().map_err(Clone::clone)?;
         let (out_r, out_w) = sys::pipe().map_err(|e| format!("creating a pipe: {e}"))?;
         sys::set_nonblocking(out_r.as_fd(), true).map_err(|e| e.to_string())?;
         let err_w = out_w.try_clone().map_err(|e| e.to_string())?;
@@ -519,7 +529,7 @@ impl Checker {
             stderr: err_w,
         };
         let (pid, errors) =
-            runtime::exec_spawn(&self.target, process, stdio).map_err(|e| e.message)?;
+            runtime::exec_spawn(&self.target, process, confine, stdio).map_err(|e| e.message)?;
         // Our own unreaped child: the pid cannot be reused before we wait for it.
         match sys::pidfd_open(pid) {
             Ok(pidfd) => Ok((pid, pidfd, errors, out_r)),

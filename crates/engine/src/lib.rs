@@ -20,6 +20,7 @@ pub mod pull;
 pub mod push;
 pub mod record;
 pub mod registry_config;
+pub mod security;
 pub mod signals;
 pub mod spec;
 pub mod state_root;

@@ -224,6 +224,8 @@ impl Monitor {
             None
         };
         let oci = spec::build(record, &self.root, dir, console)?;
+        let confine =
+            crate::security::confinement(&record.security, dir, &self.root.seccomp_cache())?;
         let dirs = spec::rootfs_dirs(dir);
         let rootfs = runtime::Rootfs::Overlay {
             lower: record.rootfs_layers.clone(),
@@ -278,6 +280,7 @@ impl Monitor {
             stdio,
             init: record.host_config.init,
             volume_seeds,
+            confine,
         })?;
         let output = match pipes {
             Some((out, err)) => Output::Pipes {

@@ -126,6 +126,9 @@ pub struct Record {
     pub resolv_conf_path: String,
     /// Read-only lower directories of the root filesystem, topmost first.
     pub rootfs_layers: Vec<PathBuf>,
+    /// The effective security settings (berth's; Docker spreads them over HostConfig).
+    #[serde(default)]
+    pub security: crate::security::Security,
 }
 
 impl Record {

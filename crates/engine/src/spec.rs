@@ -59,10 +59,16 @@ pub fn environment(record: &Record, user: &ExecUser, extra: &[String]) -> Vec<St
     env
 }
 
-/// Docker's default set in bounding, effective and permitted; nothing inheritable or
-/// ambient, so a non-root workload ends up with no effective capabilities after exec.
-fn capabilities() -> Value {
-    let caps = runtime::DEFAULT_CAPABILITIES;
+/// The container's set (Docker's default unless changed) in bounding, effective and
+/// permitted; nothing inheritable or ambient, so a non-root workload ends up with no
+/// effective capabilities after exec, as with Docker.
+pub fn capabilities(record: &Record) -> Value {
+    let caps: Vec<&str> = record
+        .security
+        .capabilities
+        .iter()
+        .map(|c| c.strip_prefix("CAP_").unwrap_or(c))
+        .collect();
     json!({ "bounding": caps, "effective": caps, "permitted": caps })
 }
 
@@ -93,6 +99,12 @@ fn mounts(record: &Record, root: &StateRoot, dir: &Path) -> Result<Vec<Value>> {
     if hc.network_mode == "host" {
         // sysfs of the host's network namespace cannot be mounted afresh: bind it.
         v[3] = json!({"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+    }
+    if record.security.privileged {
+        // Docker's --privileged: /sys writable.
+        if let Some(opts) = v[3]["options"].as_array_mut() {
+            opts.retain(|o| o != "ro");
+        }
     }
     for (file, dest) in [
         ("hostname", "/etc/hostname"),
@@ -173,9 +185,9 @@ pub fn build(
         "args": record.args_full(),
         "env": environment(record, &user, &[]),
         "cwd": if record.config.working_dir.is_empty() { "/" } else { record.config.working_dir.as_str() },
-        "capabilities": capabilities(),
+        "capabilities": capabilities(record),
         "rlimits": rlimits(record),
-        "noNewPrivileges": true,
+        "noNewPrivileges": record.security.no_new_privileges,
     });
     if let Some((rows, cols)) = console {
         process["consoleSize"] = json!({"height": rows, "width": cols});
@@ -188,11 +200,16 @@ pub fn build(
         "mounts": mounts(record, root, dir)?,
         "linux": {
             "namespaces": namespaces,
-            "maskedPaths": runtime::MASKED_PATHS,
-            "readonlyPaths": runtime::READONLY_PATHS,
         },
     });
     let mut spec = spec;
+    if record.security.masked_paths {
+        spec["linux"]["maskedPaths"] = json!(runtime::MASKED_PATHS);
+        spec["linux"]["readonlyPaths"] = json!(runtime::READONLY_PATHS);
+    }
+    if record.security.privileged {
+        spec["linux"]["devices"] = json!(host_devices());
+    }
     if !record.config.domainname.is_empty() {
         spec["domainname"] = json!(record.config.domainname);
     }
@@ -218,6 +235,14 @@ pub fn resources(record: &Record) -> runtime::cgroup::Resources {
         r.cpu_quota = Some(hc.nano_cpus / 10_000);
     }
     r.pids_limit = hc.pids_limit;
+    if !record.security.privileged {
+        r.devices = Some(
+            runtime::cgroup::DEFAULT_DEVICE_RULES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        );
+    }
     r
 }
 
@@ -228,4 +253,49 @@ impl Record {
         v.extend(self.config.cmd.iter().cloned());
         v
     }
+}
+
+/// The host's device nodes (top level of /dev and one directory down), for
+/// `--privileged`, which gives a container every device as Docker does.
+fn host_devices() -> Vec<Value> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut out = Vec::new();
+    let mut dirs = vec![PathBuf::from("/dev")];
+    let mut depth = 0;
+    while depth < 2 && !dirs.is_empty() {
+        let mut next = Vec::new();
+        for d in dirs {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let path = e.path();
+                let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                    continue;
+                };
+                let ft = meta.file_type();
+                let typ = if ft.is_char_device() {
+                    "c"
+                } else if ft.is_block_device() {
+                    "b"
+                } else {
+                    if ft.is_dir()
+                        && !matches!(e.file_name().to_str(), Some("pts" | "shm" | "mqueue"))
+                    {
+                        next.push(path);
+                    }
+                    continue;
+                };
+                let rdev = meta.rdev();
+                out.push(json!({
+                    "path": path, "type": typ,
+                    "major": libc::major(rdev), "minor": libc::minor(rdev),
+                    "fileMode": meta.mode() & 0o7777, "uid": meta.uid(), "gid": meta.gid(),
+                }));
+            }
+        }
+        dirs = next;
+        depth += 1;
+    }
+    out
 }

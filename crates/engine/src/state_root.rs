@@ -80,6 +80,11 @@ impl StateRoot {
         self.dir.join("names")
     }
 
+    /// Compiled seccomp filters, by a hash of what they were compiled from.
+    pub fn seccomp_cache(&self) -> PathBuf {
+        self.dir.join("cache").join("seccomp")
+    }
+
     pub fn volumes(&self) -> PathBuf {
         self.dir.join("volumes")
     }

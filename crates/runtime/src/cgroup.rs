@@ -21,7 +21,30 @@ pub struct Resources {
     pub cpu_quota: Option<i64>,
     pub cpu_period: Option<u64>,
     pub pids_limit: Option<i64>,
+    /// Device access rules in the v1 `devices.allow` syntax (`c 1:3 rwm`), applied after
+    /// denying everything; None leaves device access unrestricted (`--privileged`).
+    /// On cgroup v2 this needs a BPF device program, which berth does not load yet;
+    /// there, the default Landlock ruleset (no device node can be created) is what
+    /// keeps a container from opening a disk.
+    pub devices: Option<Vec<String>>,
 }
+
+/// Docker's default device rules: creating any node is allowed (`m`), opening only the
+/// standard character devices, the ptys and /dev/net/tun.
+pub const DEFAULT_DEVICE_RULES: &[&str] = &[
+    "c *:* m",
+    "b *:* m",
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:7 rwm",
+    "c 1:8 rwm",
+    "c 1:9 rwm",
+    "c 5:0 rwm",
+    "c 5:1 rwm",
+    "c 5:2 rwm",
+    "c 136:* rwm",
+    "c 10:200 rwm",
+];
 
 /// Which cgroup hierarchy layout the host has, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +56,7 @@ pub enum Layout {
 }
 
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
-const V1_CONTROLLERS: &[&str] = &["memory", "cpu", "pids"];
+const V1_CONTROLLERS: &[&str] = &["memory", "cpu", "pids", "devices"];
 
 impl Layout {
     /// Looks at how `/sys/fs/cgroup` is mounted.
@@ -132,6 +155,15 @@ impl Cgroup {
                 p.to_string()
             };
             write(&root.join("pids").join(&self.name).join("pids.max"), &v)?;
+        }
+        if let Some(rules) = &res.devices {
+            let dev = root.join("devices").join(&self.name);
+            if dev.is_dir() {
+                write(&dev.join("devices.deny"), "a")?;
+                for r in rules {
+                    write(&dev.join("devices.allow"), r)?;
+                }
+            }
         }
         Ok(warnings)
     }
@@ -293,6 +325,7 @@ mod tests {
             cpu_quota: Some(150_000),
             cpu_period: Some(100_000),
             pids_limit: Some(42),
+            devices: None,
         };
         cg.create(&res).unwrap();
         let d = t.path().join("berth-test");

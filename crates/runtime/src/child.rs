@@ -13,7 +13,7 @@ use std::path::Path;
 use oci_spec::runtime::LinuxNamespaceType;
 
 use crate::report::{self, Context};
-use crate::{identity, init, mounts, sys, Launch, StartError, Stdio};
+use crate::{confine, identity, init, mounts, sys, Launch, StartError, Stdio};
 
 pub struct Pipes {
     /// Parent writes one byte once the child is in its cgroup.
@@ -94,6 +94,9 @@ fn setup(launch: Launch<'_>, pipes: &Pipes) -> Result<Infallible, StartError> {
             dev_tmpfs = true;
             mounts::populate_dev(&root.join("dev"))?;
         }
+    }
+    if let Some(devices) = linux.devices() {
+        mounts::create_devices(&root, devices)?;
     }
 
     let process = spec.process().clone().unwrap_or_default();
@@ -182,16 +185,19 @@ fn setup(launch: Launch<'_>, pipes: &Pipes) -> Result<Infallible, StartError> {
             .ctx(|| "setting oom_score_adj".into())?;
     }
     identity::make_cwd(&process)?;
+    let pending = confine::begin(&process, &launch.confine, pipes.err.as_fd())?;
     identity::drop_privileges(&process)?;
     identity::enter_cwd(&process)?;
     let cmd = identity::resolve_command(&process)?;
     sys::cloexec_from(3).ctx(|| "closing inherited descriptors".into())?;
 
     if launch.init {
+        confine::finish(pending)?;
         init::run_as_pid1(&cmd, pipes.err.as_raw_fd())
     } else {
         sys::reset_signal_dispositions();
         sys::unblock_all_signals().ctx(|| "unblocking signals".into())?;
+        confine::finish(pending)?;
         Err(identity::exec(&cmd))
     }
 }

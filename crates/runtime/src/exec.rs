@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use oci_spec::runtime::Process;
 
 use crate::report::{self, Context};
-use crate::{identity, init, sys, StartError, Stdio};
+use crate::{confine, identity, init, sys, Confinement, StartError, Stdio};
 
 /// The running container to join.
 pub struct ExecTarget {
@@ -25,6 +25,7 @@ pub struct ExecTarget {
 pub fn exec_in(
     target: &ExecTarget,
     process: &Process,
+    confine: &Confinement,
     stdio: Stdio,
 ) -> Result<(i32, Option<OwnedFd>), StartError> {
     let terminal = matches!(stdio, Stdio::Terminal);
@@ -34,7 +35,7 @@ pub fn exec_in(
     } else {
         (None, None)
     };
-    let (pid, err_r) = fork_join(target, process, stdio, pty_child)?;
+    let (pid, err_r) = fork_join(target, process, confine, stdio, pty_child)?;
     let mut master = None;
     if let Some(sock) = &pty_parent {
         let mut buf = [0u8; 16];
@@ -43,7 +44,7 @@ pub fn exec_in(
         }
     }
     match report::wait(&err_r) {
-        Ok(()) => Ok((pid, master)),
+        Ok(_warnings) => Ok((pid, master)),
         Err(e) => {
             let _ = sys::waitpid(pid, 0);
             Err(e)
@@ -58,25 +59,22 @@ pub fn exec_in(
 pub fn exec_spawn(
     target: &ExecTarget,
     process: &Process,
+    confine: &Confinement,
     stdio: Stdio,
 ) -> Result<(i32, OwnedFd), StartError> {
     if matches!(stdio, Stdio::Terminal) {
         return Err(StartError::berth("a spawned exec cannot have a terminal"));
     }
-    fork_join(target, process, stdio, None)
+    fork_join(target, process, confine, stdio, None)
 }
 
 /// Why a process started by [`exec_spawn`] never ran (None if it did), read without
 /// blocking once its intermediate has exited.
 pub fn exec_failure(errors: &OwnedFd) -> Option<StartError> {
     sys::set_nonblocking(errors.as_fd(), true).ok()?;
-    let mut buf = [0u8; 4096];
+    let mut buf = [0u8; 8192];
     let n = sys::read(errors.as_raw_fd(), &mut buf).ok()?;
-    let (code, msg) = buf[..n].split_first()?;
-    Some(StartError {
-        exit_code: i32::from(*code),
-        message: String::from_utf8_lossy(msg).into_owned(),
-    })
+    report::parse(&buf[..n]).error
 }
 
 /// Forks the intermediate that joins `target`; returns its pid and the read end of the
@@ -84,6 +82,7 @@ pub fn exec_failure(errors: &OwnedFd) -> Option<StartError> {
 fn fork_join(
     target: &ExecTarget,
     process: &Process,
+    confine: &Confinement,
     stdio: Stdio,
     pty_child: Option<OwnedFd>,
 ) -> Result<(i32, OwnedFd), StartError> {
@@ -93,7 +92,7 @@ fn fork_join(
     match sys::fork()? {
         sys::Forked::Child => {
             drop(err_r);
-            let err = match join(target, &pidfd, process, stdio, &err_w, pty_child) {
+            let err = match join(target, &pidfd, process, confine, stdio, &err_w, pty_child) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -112,6 +111,7 @@ fn join(
     target: &ExecTarget,
     pidfd: &OwnedFd,
     process: &Process,
+    confine: &Confinement,
     stdio: Stdio,
     err_w: &OwnedFd,
     pty: Option<OwnedFd>,
@@ -132,7 +132,7 @@ fn join(
     let child = match sys::fork().ctx(|| "fork".into())? {
         sys::Forked::Parent(pid) => pid,
         sys::Forked::Child => {
-            let err = match workload(process, stdio, pty) {
+            let err = match workload(process, confine, stdio, pty, err_w) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -153,8 +153,10 @@ fn join(
 
 fn workload(
     process: &Process,
+    confine: &Confinement,
     stdio: Stdio,
     pty: Option<OwnedFd>,
+    err_w: &OwnedFd,
 ) -> Result<Infallible, StartError> {
     sys::setsid().ctx(|| "setsid".into())?;
     match stdio {
@@ -193,11 +195,13 @@ fn workload(
         }
     }
     identity::apply_rlimits(process)?;
+    let pending = confine::begin(process, confine, err_w.as_fd())?;
     identity::drop_privileges(process)?;
     identity::enter_cwd(process)?;
     let cmd = identity::resolve_command(process)?;
     sys::cloexec_from(3).ctx(|| "closing inherited descriptors".into())?;
     sys::reset_signal_dispositions();
     sys::unblock_all_signals().ctx(|| "unblocking signals".into())?;
+    confine::finish(pending)?;
     Err(identity::exec(&cmd))
 }

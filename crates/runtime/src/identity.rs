@@ -146,7 +146,18 @@ pub fn enter_cwd(process: &Process) -> Result<(), StartError> {
         cwd.as_path()
     };
     std::env::set_current_dir(cwd)
-        .ctx(|| format!("changing to working directory {}", cwd.display()))
+        .ctx(|| format!("changing to working directory {}", cwd.display()))?;
+    // A working directory such as /proc/self/fd/N can name a directory the process
+    // still holds from outside the container (runc CVE-2024-21626): refuse any cwd
+    // that is not reachable from the container's root.
+    sys::getcwd_checked().map_err(|_| StartError {
+        exit_code: 125,
+        message: format!(
+            "working directory {} is outside the container's root filesystem",
+            cwd.display()
+        ),
+    })?;
+    Ok(())
 }
 
 /// The program, argv and envp ready for execve.

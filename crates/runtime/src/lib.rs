@@ -1,6 +1,7 @@
 //! berth's container runtime: turns an OCI runtime spec into a running, isolated
 //! process (namespaces, overlay root, mounts, pivot_root, cgroups, capabilities, user,
-//! rlimits, pty, optional minimal init), and joins running containers for `exec`.
+//! rlimits, seccomp, Landlock, pty, optional minimal init), and joins running containers
+//! for `exec`.
 //!
 //! It knows nothing of images, networks, container records or the CLI; the caller
 //! hands it a spec and file descriptors. Every call here is made from a single-threaded
@@ -8,10 +9,12 @@
 
 pub mod cgroup;
 mod child;
+mod confine;
 mod exec;
 pub mod fsat;
 mod identity;
 pub mod init;
+pub mod landlock;
 mod mounts;
 mod report;
 pub mod seccomp;
@@ -54,6 +57,17 @@ pub enum Stdio {
     Terminal,
 }
 
+/// The confinement applied to the workload last, after its identity: shared by the
+/// container's first process and every `exec` into it, so that no process of a
+/// container runs with less.
+#[derive(Debug, Clone, Default)]
+pub struct Confinement {
+    /// A compiled seccomp filter, installed right before exec (None: unconfined).
+    pub seccomp: Option<seccomp::Program>,
+    /// The Landlock policy (None: no Landlock).
+    pub landlock: Option<landlock::Policy>,
+}
+
 /// Everything [`spawn`] needs besides the OCI spec.
 #[derive(Debug)]
 pub struct Launch<'a> {
@@ -68,6 +82,7 @@ pub struct Launch<'a> {
     /// Files to copy into empty named volumes before they are mounted: (source path
     /// inside the rootfs, volume directory on the host).
     pub volume_seeds: Vec<(PathBuf, PathBuf)>,
+    pub confine: Confinement,
 }
 
 /// A started container.
@@ -121,6 +136,19 @@ pub const DEFAULT_CAPABILITIES: &[&str] = &[
     "CAP_KILL",
     "CAP_AUDIT_WRITE",
 ];
+
+/// Every capability the running kernel knows and berth itself may hold (its bounding
+/// set: root on some hosts lacks a few), as `CAP_X` names.
+pub fn all_capabilities() -> Vec<String> {
+    let bounding = caps::read(None, caps::CapSet::Bounding).unwrap_or_default();
+    let mut v: Vec<String> = caps::runtime::thread_all_supported()
+        .iter()
+        .filter(|c| bounding.is_empty() || bounding.contains(c))
+        .map(|c| c.to_string())
+        .collect();
+    v.sort();
+    v
+}
 
 /// Paths Docker masks in every container.
 pub const MASKED_PATHS: &[&str] = &[

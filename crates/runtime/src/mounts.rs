@@ -345,6 +345,51 @@ fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Creates the spec's extra device nodes (`--device`, `--privileged`) in the fresh /dev
+/// tmpfs under `root`. Only paths below /dev are accepted, and an existing node (one of
+/// the standard ones) is replaced, so a spec cannot make berth write elsewhere.
+pub fn create_devices(
+    root: &Path,
+    devices: &[oci_spec::runtime::LinuxDevice],
+) -> Result<(), StartError> {
+    use oci_spec::runtime::LinuxDeviceType;
+    for d in devices {
+        let rel = d.path().strip_prefix("/dev").map_err(|_| {
+            StartError::berth(format!(
+                "device path {} is not below /dev",
+                d.path().display()
+            ))
+        })?;
+        if rel.as_os_str().is_empty()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(StartError::berth(format!(
+                "invalid device path {}",
+                d.path().display()
+            )));
+        }
+        let target = root.join("dev").join(rel);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
+        }
+        let kind = match d.typ() {
+            LinuxDeviceType::B => libc::S_IFBLK,
+            LinuxDeviceType::P => libc::S_IFIFO,
+            _ => libc::S_IFCHR,
+        };
+        let mode = d.file_mode().unwrap_or(0o666) & 0o7777;
+        let _ = fs::remove_file(&target);
+        sys::mknod(&target, kind | mode, d.major() as u32, d.minor() as u32)
+            .ctx(|| format!("creating device {}", d.path().display()))?;
+        fs::set_permissions(&target, fs::Permissions::from_mode(mode))
+            .ctx(|| format!("chmod {}", target.display()))?;
+        let _ = std::os::unix::fs::lchown(&target, d.uid(), d.gid());
+    }
+    Ok(())
+}
+
 /// Device nodes every container gets: (name, major, minor).
 const DEVICES: &[(&str, u32, u32)] = &[
     ("null", 1, 3),

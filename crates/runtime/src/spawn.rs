@@ -36,7 +36,7 @@ fn clone_flags(launch: &Launch<'_>) -> libc::c_int {
 /// exec'd (or the init has started it), or with the reason it could not be.
 pub fn spawn(launch: Launch<'_>) -> Result<Started, StartError> {
     let flags = clone_flags(&launch);
-    let warnings = match launch.cgroup {
+    let mut warnings = match launch.cgroup {
         Some(cg) => cg
             .create(&launch.resources)
             .map_err(|e| StartError::berth(e.to_string()))?,
@@ -122,11 +122,14 @@ pub fn spawn(launch: Launch<'_>) -> Result<Started, StartError> {
         }
     }
     match crate::report::wait(&err_r) {
-        Ok(()) => Ok(Started {
-            pid,
-            pty_master,
-            warnings,
-        }),
+        Ok(child_warnings) => {
+            warnings.extend(child_warnings);
+            Ok(Started {
+                pid,
+                pty_master,
+                warnings,
+            })
+        }
         Err(e) => {
             let _ = sys::waitpid(pid, 0);
             if let Some(cg) = cgroup {

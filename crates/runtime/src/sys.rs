@@ -908,3 +908,48 @@ pub fn set_cmdline(name: &str) {
         let _ = mem.write_all_at(&buf, start);
     }
 }
+
+/// The Landlock ABI version the kernel offers, or 0 without Landlock.
+pub fn landlock_abi() -> i32 {
+    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+    // SAFETY: with the VERSION flag the kernel reads no attribute (NULL, size 0) and
+    // returns the ABI version or an error; nothing is created.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    if ret < 0 {
+        0
+    } else {
+        ret as i32
+    }
+}
+
+/// The current working directory as the kernel sees it, or an error when it is not
+/// reachable from this process's root (a directory outside the container).
+pub fn getcwd_checked() -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
+    // SAFETY: the buffer is writable for its whole length; the raw syscall (not libc's
+    // wrapper) is used so that an unreachable cwd shows as "(unreachable)" or ENOENT.
+    let ret = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let len = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    buf.truncate(len);
+    if buf.first() != Some(&b'/') {
+        return Err(io::Error::from_raw_os_error(libc::ENOENT));
+    }
+    Ok(buf)
+}
+
+/// The running kernel's release string (uname -r), or "" if unavailable.
+pub fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}

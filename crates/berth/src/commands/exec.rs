@@ -89,7 +89,12 @@ pub fn run(root: &StateRoot, args: ExecArgs) -> engine::Result<i32> {
     } else {
         None
     };
-    let (pid, master) = runtime::exec_in(&prepared.target, &prepared.process, stdio)?;
+    let (pid, master) = runtime::exec_in(
+        &prepared.target,
+        &prepared.process,
+        &prepared.confine,
+        stdio,
+    )?;
     if args.detach {
         return Ok(0);
     }

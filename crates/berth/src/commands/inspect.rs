@@ -49,6 +49,15 @@ pub fn container_json(root: &StateRoot, id: &str) -> engine::Result<Value> {
         o.insert("Driver".into(), json!("overlay"));
         o.insert("Platform".into(), json!("linux"));
         o.remove("RootfsLayers");
+        // What the kernel will enforce, next to what was asked for.
+        if let Some(sec) = o.get_mut("Security").and_then(Value::as_object_mut) {
+            let abi = runtime::landlock::kernel_abi();
+            sec.insert("LandlockABI".into(), json!(abi));
+            sec.insert(
+                "UserNamespace".into(),
+                json!({"Mode": "host", "UIDMap": "0 0 4294967295", "GIDMap": "0 0 4294967295"}),
+            );
+        }
     }
     Ok(v)
 }

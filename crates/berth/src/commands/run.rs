@@ -151,6 +151,21 @@ pub struct RunArgs {
     /// Disable any container-specified HEALTHCHECK.
     #[arg(long = "no-healthcheck")]
     no_healthcheck: bool,
+    /// Add a Linux capability (NAME, CAP_NAME or ALL).
+    #[arg(long = "cap-add", value_name = "CAP")]
+    cap_add: Vec<String>,
+    /// Drop a Linux capability (NAME, CAP_NAME or ALL).
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    cap_drop: Vec<String>,
+    /// Give the container every capability and device, and turn off seccomp, Landlock and
+    /// the masked /proc and /sys paths: the explicit, complete opt-out of isolation.
+    #[arg(long)]
+    privileged: bool,
+    /// Security options: seccomp=unconfined|FILE, no-new-privileges[=false],
+    /// systempaths=unconfined, landlock=unconfined|FILE, landlock.ro|rw|exec=PATH,
+    /// landlock.bind-tcp|connect-tcp=PORT, landlock.scope=signal|abstract-unix-socket.
+    #[arg(long = "security-opt", value_name = "OPT")]
+    security_opt: Vec<String>,
     /// The image, then the command and its arguments (only the command with --rootfs).
     #[arg(trailing_var_arg = true, value_name = "IMAGE [COMMAND]")]
     command: Vec<String>,
@@ -208,6 +223,12 @@ impl RunArgs {
                 start_interval: self.health_start_interval.clone(),
                 retries: self.health_retries,
                 disabled: self.no_healthcheck,
+            },
+            security: engine::security::SecurityOptions {
+                cap_add: self.cap_add.clone(),
+                cap_drop: self.cap_drop.clone(),
+                privileged: self.privileged,
+                security_opt: self.security_opt.clone(),
             },
         }
     }
