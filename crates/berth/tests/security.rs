@@ -448,3 +448,30 @@ fn inspect_shows_the_effective_settings() {
     }
     b.assert_no_leaks();
 }
+
+#[test]
+fn namespaced_sysctls_are_set_and_host_wide_ones_refused() {
+    let b = berth();
+    let (code, out, err) = sh(
+        &b,
+        &["--sysctl", "kernel.shmmax=123456789", "--sysctl", "net.ipv4.ip_unprivileged_port_start=80"],
+        "cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/vm/memfd_noexec",
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..2], ["123456789", "80"], "{out}");
+    if std::path::Path::new("/proc/sys/vm/memfd_noexec").exists() {
+        assert_eq!(lines[2], "2", "no executable memfds by default: {out}");
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/shmmax").unwrap();
+    assert_ne!(host.trim(), "123456789", "the host's value is untouched");
+    for bad in [
+        &["--sysctl", "kernel.panic=1"][..],
+        &["--sysctl", "net.ipv4.ip_forward=1", "--network", "host"],
+    ] {
+        let out = b.run_ctr(&[&["--rm"], bad].concat(), &["true"]);
+        assert_eq!(out.status.code(), Some(125), "{bad:?}");
+        assert!(stderr(&out).contains("sysctl"), "{}", stderr(&out));
+    }
+    b.assert_no_leaks();
+}

@@ -97,6 +97,9 @@ pub struct HostConfig {
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub security_opt: Vec<String>,
+    /// `--sysctl`: namespaced kernel parameters.
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -56,6 +56,8 @@ pub struct SecurityOptions {
     pub cap_drop: Vec<String>,
     pub privileged: bool,
     pub security_opt: Vec<String>,
+    /// `--sysctl NAME=VALUE`.
+    pub sysctls: Vec<String>,
 }
 
 /// What `resolve` decided, plus the seccomp profile to keep with the container.
@@ -248,6 +250,51 @@ pub fn resolve(opts: &SecurityOptions, host_network: bool) -> Result<Resolved> {
     })
 }
 
+/// Docker's `--sysctl` rule: only parameters that belong to the container's own IPC,
+/// UTS or network namespace; anything else would change the host.
+pub fn parse_sysctls(
+    given: &[String],
+    host_network: bool,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let mut out = std::collections::BTreeMap::new();
+    for s in given {
+        let Some((k, v)) = s.split_once('=') else {
+            return Err(Error::invalid(format!(
+                "invalid --sysctl {s:?}: use NAME=VALUE, e.g. net.ipv4.ip_forward=1"
+            )));
+        };
+        let k = k.trim().replace('/', ".");
+        let namespaced = IPC.contains(&k.as_str())
+            || k.starts_with("fs.mqueue.")
+            || k == "kernel.domainname"
+            || k == "kernel.hostname"
+            || k == "vm.memfd_noexec"
+            || k.starts_with("net.");
+        if !namespaced || k.contains("..") {
+            return Err(Error::invalid(format!(
+                "sysctl {k:?} is not namespaced: it would change the host, so berth refuses it (allowed: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)"
+            )));
+        }
+        if k.starts_with("net.") && host_network {
+            return Err(Error::invalid(format!(
+                "sysctl {k:?} cannot be set with --network host: it would change the host's network stack"
+            )));
+        }
+        out.insert(k, v.to_string());
+    }
+    Ok(out)
+}
+
 /// Where a container keeps the seccomp profile it was created with.
 pub fn profile_path(dir: &Path) -> PathBuf {
     dir.join("seccomp.json")
@@ -278,6 +325,10 @@ pub fn confinement(security: &Security, dir: &Path, cache: &Path) -> Result<runt
     Ok(runtime::Confinement {
         seccomp: filter,
         landlock: security.landlock.clone(),
+        // The kernel refuses mounts inside any Landlock domain, so a container given
+        // CAP_SYS_ADMIN and no Landlock (to mount) gets no guard either; see SECURITY.md.
+        guard_exec: !security.privileged
+            && !security.capabilities.iter().any(|c| c == "CAP_SYS_ADMIN"),
     })
 }
 
@@ -334,6 +385,7 @@ mod tests {
             cap_drop: drop.iter().map(|s| s.to_string()).collect(),
             privileged: false,
             security_opt: sec.iter().map(|s| s.to_string()).collect(),
+            sysctls: Vec::new(),
         }
     }
 
@@ -410,6 +462,11 @@ mod tests {
             let e = resolve(&opts(&[], &[], &[bad]), false).err();
             assert!(e.is_some(), "{bad} was accepted");
         }
+        assert!(parse_sysctls(&["kernel.shmmax=1000".into()], false).is_ok());
+        assert!(parse_sysctls(&["net.ipv4.ip_forward=1".into()], false).is_ok());
+        assert!(parse_sysctls(&["net.ipv4.ip_forward=1".into()], true).is_err());
+        assert!(parse_sysctls(&["kernel.panic=1".into()], false).is_err());
+        assert!(parse_sysctls(&["vm.swappiness".into()], false).is_err());
         let host = resolve(&opts(&[], &[], &[]), true).unwrap();
         assert_eq!(
             host.security.landlock.unwrap().scope,

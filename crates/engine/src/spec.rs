@@ -210,6 +210,18 @@ pub fn build(
     if record.security.privileged {
         spec["linux"]["devices"] = json!(host_devices());
     }
+    let mut sysctl = serde_json::Map::new();
+    if !record.security.privileged && Path::new("/proc/sys/vm/memfd_noexec").exists() {
+        // No executable memfds in the container's PID namespace (a child namespace
+        // cannot lower it): the file-less exec of a downloaded payload fails.
+        sysctl.insert("vm.memfd_noexec".into(), json!("2"));
+    }
+    for (k, v) in &hc.sysctls {
+        sysctl.insert(k.clone(), json!(v));
+    }
+    if !sysctl.is_empty() {
+        spec["linux"]["sysctl"] = Value::Object(sysctl);
+    }
     if !record.config.domainname.is_empty() {
         spec["domainname"] = json!(record.config.domainname);
     }

@@ -142,6 +142,13 @@ fn setup(launch: Launch<'_>, pipes: &Pipes) -> Result<Infallible, StartError> {
 
     mounts::pivot(&root)?;
     drop(root_fd);
+    // Namespaced sysctls, before /proc/sys becomes read-only.
+    if let Some(sysctls) = linux.sysctl() {
+        for (key, value) in sysctls {
+            let path = Path::new("/proc/sys").join(key.replace('.', "/"));
+            std::fs::write(&path, value).ctx(|| format!("setting sysctl {key}={value}"))?;
+        }
+    }
     mounts::mask(linux.masked_paths().as_deref().unwrap_or(&[]))?;
     mounts::readonly(linux.readonly_paths().as_deref().unwrap_or(&[]))?;
     if spec

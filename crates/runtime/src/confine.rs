@@ -23,6 +23,8 @@ pub fn begin<'a>(
         for w in crate::landlock::restrict(policy, nnp)? {
             report::warn(report_pipe, &w);
         }
+    } else if confine.guard_exec {
+        crate::landlock::restrict_exec_to_root(nnp)?;
     }
     match &confine.seccomp {
         Some(filter) if !nnp => {

@@ -135,7 +135,13 @@ pub fn make_cwd(process: &Process) -> Result<(), StartError> {
     if cwd.as_os_str().is_empty() || cwd == Path::new("/") {
         return Ok(());
     }
-    std::fs::create_dir_all(cwd).ctx(|| format!("creating working directory {}", cwd.display()))
+    match std::fs::create_dir_all(cwd) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StartError::berth(format!(
+            "working directory {} exists in the container but is not a directory",
+            cwd.display()
+        ))),
+        r => r.ctx(|| format!("creating working directory {}", cwd.display())),
+    }
 }
 
 pub fn enter_cwd(process: &Process) -> Result<(), StartError> {

@@ -11,8 +11,9 @@
 //! Two shapes of policy:
 //! - the default (no paths named): everything the workload can reach stays usable,
 //!   except creating device nodes (block and character) anywhere, and executing files
-//!   from /proc, /sys, /dev, and from any file not under an existing top-level
-//!   directory (memfd and other anonymous files included);
+//!   from /proc, /sys, /dev, from top-level directories created after start, and from
+//!   anything outside the container's root (Landlock does not see memfds: those are
+//!   refused by the engine's `vm.memfd_noexec=2`);
 //! - an allow-list (some `read_only` / `read_write` / `executable` paths named): only
 //!   those paths, plus the standard character devices and reading /proc.
 
@@ -245,4 +246,29 @@ pub fn restrict(policy: &Policy, no_new_privs: bool) -> Result<Vec<String>, Star
         );
     }
     Ok(warnings)
+}
+
+/// The runtime guard applied when a container's Landlock policy is turned off (but the
+/// container is not privileged): handles only the execute right and grants it on the
+/// container's whole root. Nothing inside the container changes, but a file outside
+/// it (berth's own binary, reached as /proc/self/exe by a `#!/proc/self/exe` script,
+/// runc CVE-2019-5736) can never be executed, so no berth process ever runs where the
+/// container can reopen its executable.
+pub fn restrict_exec_to_root(no_new_privs: bool) -> Result<(), StartError> {
+    if kernel_abi() < 1 {
+        return Ok(());
+    }
+    let fd = PathFd::new("/").map_err(ll_err)?;
+    Ruleset::default()
+        .set_compatibility(CompatLevel::BestEffort)
+        .handle_access(AccessFs::Execute)
+        .map_err(ll_err)?
+        .create()
+        .map_err(ll_err)?
+        .add_rule(PathBeneath::new(fd, AccessFs::Execute))
+        .map_err(ll_err)?
+        .no_new_privs(no_new_privs)
+        .restrict_self()
+        .map_err(ll_err)?;
+    Ok(())
 }

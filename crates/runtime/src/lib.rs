@@ -64,8 +64,11 @@ pub enum Stdio {
 pub struct Confinement {
     /// A compiled seccomp filter, installed right before exec (None: unconfined).
     pub seccomp: Option<seccomp::Program>,
-    /// The Landlock policy (None: no Landlock).
+    /// The Landlock policy (None: no Landlock policy).
     pub landlock: Option<landlock::Policy>,
+    /// Without a policy, still forbid executing anything outside the container's root
+    /// ([`landlock::restrict_exec_to_root`]); off only for `--privileged`.
+    pub guard_exec: bool,
 }
 
 /// Everything [`spawn`] needs besides the OCI spec.

@@ -166,6 +166,10 @@ pub struct RunArgs {
     /// landlock.bind-tcp|connect-tcp=PORT, landlock.scope=signal|abstract-unix-socket.
     #[arg(long = "security-opt", value_name = "OPT")]
     security_opt: Vec<String>,
+    /// Namespaced kernel parameter: NAME=VALUE (kernel.msg*, kernel.sem, kernel.shm*,
+    /// fs.mqueue.*, net.*).
+    #[arg(long, value_name = "NAME=VALUE")]
+    sysctl: Vec<String>,
     /// The image, then the command and its arguments (only the command with --rootfs).
     #[arg(trailing_var_arg = true, value_name = "IMAGE [COMMAND]")]
     command: Vec<String>,
@@ -229,6 +233,7 @@ impl RunArgs {
                 cap_drop: self.cap_drop.clone(),
                 privileged: self.privileged,
                 security_opt: self.security_opt.clone(),
+                sysctls: self.sysctl.clone(),
             },
         }
     }
