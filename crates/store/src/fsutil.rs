@@ -64,6 +64,15 @@ pub fn remove_tree(path: &Path) -> Result<()> {
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e).ctx(|| format!("inspecting {}", path.display())),
+        // A file (a temp name left by a killed writer) is not a tree.
+        Ok(m) if !m.is_dir() => {
+            return match fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(e).ctx(|| format!("removing {}", path.display()))
+                }
+                _ => Ok(()),
+            }
+        }
         Ok(_) => {}
     }
     if fs::remove_dir_all(path).is_ok() {
@@ -86,5 +95,27 @@ fn make_writable(path: &Path) {
         for e in entries.flatten() {
             make_writable(&e.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remove_tree_takes_files_and_read_only_trees() {
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join(".names.json.1.2");
+        fs::write(&f, "x").unwrap();
+        remove_tree(&f).unwrap();
+        assert!(!f.exists());
+        let d = t.path().join("d/e");
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("f"), "x").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o555)).unwrap();
+        remove_tree(&t.path().join("d")).unwrap();
+        assert!(!t.path().join("d").exists());
+        remove_tree(&t.path().join("missing")).unwrap();
     }
 }
