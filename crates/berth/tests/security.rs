@@ -475,3 +475,45 @@ fn namespaced_sysctls_are_set_and_host_wide_ones_refused() {
     }
     b.assert_no_leaks();
 }
+
+#[test]
+fn device_gives_exactly_one_host_device() {
+    let b = berth();
+    if !std::path::Path::new("/dev/fuse").exists() {
+        eprintln!("skipped: this host has no /dev/fuse");
+        return;
+    }
+    // Without --device the node is not there, and a hand-made one cannot be opened (the
+    // device cgroup) even with Landlock off.
+    let (_, out, _) = sh(
+        &b,
+        &["--security-opt", "landlock=unconfined"],
+        "ls /dev/fuse 2>/dev/null && echo present; mknod /tmp/fuse c 10 229 && echo made; \
+         exec 3<>/tmp/fuse && echo opened-own",
+    );
+    assert!(!out.contains("present"), "{out}");
+    assert!(out.contains("made"), "{out}");
+    assert!(
+        !out.contains("opened-own"),
+        "the device cgroup refuses 10:229: {out}"
+    );
+    // With --device, the node exists at the asked path and opens.
+    let (code, out, err) = sh(
+        &b,
+        &["--device", "/dev/fuse:/dev/myfuse:rw"],
+        "ls -l /dev/myfuse; exec 3<>/dev/myfuse && echo opened",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("opened") && out.contains("10,"), "{out}");
+    for (bad, want) in [
+        ("/etc/hostname", "not a device"),
+        ("/dev/fuse:/etc/fuse", "below /dev"),
+        ("/dev/fuse:/dev/fuse:rwx", "permissions"),
+        ("/dev/nonexistent", "/dev/nonexistent"),
+    ] {
+        let out = b.run_ctr(&["--rm", "--device", bad], &["true"]);
+        assert_eq!(out.status.code(), Some(125), "{bad}");
+        assert!(stderr(&out).contains(want), "{bad}: {}", stderr(&out));
+    }
+    b.assert_no_leaks();
+}

@@ -161,6 +161,7 @@ fn build_record(
     let security = crate::security::resolve(&opts.security, network == "host")?;
     let seccomp_profile = security.seccomp_profile.clone();
     let sysctls = crate::security::parse_sysctls(&opts.security.sysctls, network == "host")?;
+    let devices = crate::security::parse_devices(&opts.security.devices)?;
 
     let memory = opts
         .memory
@@ -391,6 +392,7 @@ fn build_record(
             cap_drop: security.cap_drop,
             security_opt: opts.security.security_opt.clone(),
             sysctls,
+            devices,
         },
         graph_driver: graph,
         log_path: dir.join("ctr.log").to_string_lossy().into_owned(),

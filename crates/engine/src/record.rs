@@ -100,6 +100,18 @@ pub struct HostConfig {
     /// `--sysctl`: namespaced kernel parameters.
     #[serde(default)]
     pub sysctls: BTreeMap<String, String>,
+    /// `--device`: host devices given to the container.
+    #[serde(default)]
+    pub devices: Vec<DeviceMapping>,
+}
+
+/// One `--device HOST[:CONTAINER[:PERMS]]`, as Docker records it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeviceMapping {
+    pub path_on_host: String,
+    pub path_in_container: String,
+    pub cgroup_permissions: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

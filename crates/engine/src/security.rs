@@ -58,6 +58,8 @@ pub struct SecurityOptions {
     pub security_opt: Vec<String>,
     /// `--sysctl NAME=VALUE`.
     pub sysctls: Vec<String>,
+    /// `--device HOST[:CONTAINER[:PERMS]]`.
+    pub devices: Vec<String>,
 }
 
 /// What `resolve` decided, plus the seccomp profile to keep with the container.
@@ -295,6 +297,56 @@ pub fn parse_sysctls(
     Ok(out)
 }
 
+/// Docker's `--device HOST[:CONTAINER[:PERMS]]`: the host path must be a device node;
+/// the container path must be below /dev; PERMS is a subset of `rwm`.
+pub fn parse_devices(given: &[String]) -> Result<Vec<crate::record::DeviceMapping>> {
+    use std::os::unix::fs::FileTypeExt;
+    let mut out = Vec::new();
+    for d in given {
+        let mut parts = d.splitn(3, ':');
+        let host = parts.next().unwrap_or_default();
+        let mut ctr = parts.next().unwrap_or(host).to_string();
+        let mut perms = parts.next().unwrap_or("rwm").to_string();
+        // Docker accepts HOST:PERMS too.
+        if !ctr.starts_with('/') && !ctr.is_empty() && ctr.chars().all(|c| "rwm".contains(c)) {
+            perms = ctr;
+            ctr = host.to_string();
+        }
+        if perms.is_empty() || !perms.chars().all(|c| "rwm".contains(c)) {
+            return Err(Error::invalid(format!(
+                "invalid --device {d:?}: permissions {perms:?} must be made of r, w and m"
+            )));
+        }
+        let meta = std::fs::metadata(host).map_err(|e| {
+            Error::invalid(format!(
+                "--device {d:?}: {host}: {e} (give a device path on this host, e.g. /dev/fuse)"
+            ))
+        })?;
+        let ft = meta.file_type();
+        if !(ft.is_char_device() || ft.is_block_device()) {
+            return Err(Error::invalid(format!(
+                "--device {d:?}: {host} is not a device node (directories of devices are not supported)"
+            )));
+        }
+        let ctr_path = Path::new(&ctr);
+        if !ctr_path.starts_with("/dev/")
+            || ctr_path
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(Error::invalid(format!(
+                "--device {d:?}: the container path {ctr} must be below /dev"
+            )));
+        }
+        out.push(crate::record::DeviceMapping {
+            path_on_host: host.to_string(),
+            path_in_container: ctr,
+            cgroup_permissions: perms,
+        });
+    }
+    Ok(out)
+}
+
 /// Where a container keeps the seccomp profile it was created with.
 pub fn profile_path(dir: &Path) -> PathBuf {
     dir.join("seccomp.json")
@@ -386,6 +438,7 @@ mod tests {
             privileged: false,
             security_opt: sec.iter().map(|s| s.to_string()).collect(),
             sysctls: Vec::new(),
+            devices: Vec::new(),
         }
     }
 

@@ -209,6 +209,8 @@ pub fn build(
     }
     if record.security.privileged {
         spec["linux"]["devices"] = json!(host_devices());
+    } else if !hc.devices.is_empty() {
+        spec["linux"]["devices"] = json!(given_devices(record)?);
     }
     let mut sysctl = serde_json::Map::new();
     if !record.security.privileged && Path::new("/proc/sys/vm/memfd_noexec").exists() {
@@ -248,12 +250,14 @@ pub fn resources(record: &Record) -> runtime::cgroup::Resources {
     }
     r.pids_limit = hc.pids_limit;
     if !record.security.privileged {
-        r.devices = Some(
-            runtime::cgroup::DEFAULT_DEVICE_RULES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        );
+        let mut rules: Vec<String> = runtime::cgroup::DEFAULT_DEVICE_RULES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for d in device_nodes(record) {
+            rules.push(format!("{} {}:{} {}", d.kind, d.major, d.minor, d.perms));
+        }
+        r.devices = Some(rules);
     }
     r
 }
@@ -310,4 +314,72 @@ fn host_devices() -> Vec<Value> {
         depth += 1;
     }
     out
+}
+
+/// A `--device` as it is on the host now.
+struct DeviceNode {
+    path: String,
+    kind: &'static str,
+    major: u32,
+    minor: u32,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    perms: String,
+}
+
+/// The `--device` nodes, read from the host at start (a device may have been replugged
+/// with new numbers since create); ones that vanished are skipped here and reported by
+/// [`given_devices`].
+fn device_nodes(record: &Record) -> Vec<DeviceNode> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    record
+        .host_config
+        .devices
+        .iter()
+        .filter_map(|d| {
+            let meta = std::fs::metadata(&d.path_on_host).ok()?;
+            let kind = if meta.file_type().is_block_device() {
+                "b"
+            } else if meta.file_type().is_char_device() {
+                "c"
+            } else {
+                return None;
+            };
+            Some(DeviceNode {
+                path: d.path_in_container.clone(),
+                kind,
+                major: libc::major(meta.rdev()),
+                minor: libc::minor(meta.rdev()),
+                mode: meta.mode() & 0o7777,
+                uid: meta.uid(),
+                gid: meta.gid(),
+                perms: d.cgroup_permissions.clone(),
+            })
+        })
+        .collect()
+}
+
+fn given_devices(record: &Record) -> Result<Vec<Value>> {
+    let nodes = device_nodes(record);
+    let missing: Vec<&str> = record
+        .host_config
+        .devices
+        .iter()
+        .filter(|d| !nodes.iter().any(|n| n.path == d.path_in_container))
+        .map(|d| d.path_on_host.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::invalid(format!(
+            "--device {} is no longer a device on this host (plug it back in, or recreate the container without it)",
+            missing.join(", ")
+        )));
+    }
+    Ok(nodes
+        .iter()
+        .map(|d| {
+            json!({"path": d.path, "type": d.kind, "major": d.major, "minor": d.minor,
+                   "fileMode": d.mode, "uid": d.uid, "gid": d.gid})
+        })
+        .collect())
 }

@@ -170,6 +170,9 @@ pub struct RunArgs {
     /// fs.mqueue.*, net.*).
     #[arg(long, value_name = "NAME=VALUE")]
     sysctl: Vec<String>,
+    /// Give the container a host device: HOST[:CONTAINER[:PERMS]] (PERMS from rwm).
+    #[arg(long, value_name = "DEVICE")]
+    device: Vec<String>,
     /// The image, then the command and its arguments (only the command with --rootfs).
     #[arg(trailing_var_arg = true, value_name = "IMAGE [COMMAND]")]
     command: Vec<String>,
@@ -234,6 +237,7 @@ impl RunArgs {
                 privileged: self.privileged,
                 security_opt: self.security_opt.clone(),
                 sysctls: self.sysctl.clone(),
+                devices: self.device.clone(),
             },
         }
     }
