@@ -8,7 +8,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use runtime::sys;
@@ -333,10 +333,12 @@ struct Probe {
 
 impl Checker {
     /// The checker of container `record` (directory `dir`), whose init is `pid` in
-    /// `cgroup_paths`, started at `started`; None without a probe to run.
+    /// `cgroup_paths`, started at `started`; probes get the container's seccomp filter
+    /// (compiled through `seccomp_cache`). None without a probe to run.
     pub fn new(
         record: &Record,
         dir: PathBuf,
+        seccomp_cache: &Path,
         pid: i32,
         cgroup_paths: Vec<PathBuf>,
         started: Instant,
@@ -351,12 +353,8 @@ impl Checker {
         } else {
             exec::process_spec(record, &dir, &opts)
                 .and_then(|p| {
-                    let cache = dir
-                        .parent()
-                        .and_then(|c| c.parent())
-                        .map(|r| r.join("cache").join("seccomp"))
-                        .unwrap_or_default();
-                    let confine = crate::security::confinement(&record.security, &dir, &cache)?;
+                    let confine =
+                        crate::security::confinement(&record.security, &dir, seccomp_cache)?;
                     Ok((p, confine))
                 })
                 .map_err(|e| e.to_string())

@@ -143,7 +143,14 @@ impl Monitor {
         state.error.clear();
         state.started_at = time::now_rfc3339();
         state.finished_at = crate::record::ZERO_TIME.into();
-        let mut checker = Checker::new(&record, dir.clone(), pid, cgroup.paths(), Instant::now());
+        let mut checker = Checker::new(
+            &record,
+            dir.clone(),
+            &self.root.seccomp_cache(),
+            pid,
+            cgroup.paths(),
+            Instant::now(),
+        );
         state.health = checker.as_mut().map(|c| c.begin(state.health.take()));
         if let Err(e) = state.save(&dir) {
             let _ = sys::kill(pid, libc::SIGKILL);
