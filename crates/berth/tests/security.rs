@@ -205,7 +205,7 @@ fn a_docker_format_seccomp_profile_file_is_used_and_kept() {
 }
 
 #[test]
-fn the_default_landlock_ruleset_denies_device_nodes_and_odd_executables() {
+fn the_default_landlock_ruleset_denies_device_nodes_and_executing_outside_the_root() {
     let b = berth();
     let (_, out, _) = sh(
         &b,
@@ -213,7 +213,14 @@ fn the_default_landlock_ruleset_denies_device_nodes_and_odd_executables() {
         "mknod /tmp/null c 1 3 && echo mknod-c-ok; mknod /tmp/sda b 8 0 && echo mknod-b-ok; \
          cp /bin/busybox /tmp/true && /tmp/true && echo tmp-exec-ok; \
          mkdir /newdir && cp /bin/busybox /newdir/true && echo copied; /newdir/true && echo newdir-exec-ok; \
-         echo hi > /newdir/f && cat /newdir/f",
+         echo hi > /newdir/f && cat /newdir/f; \
+         cp /bin/busybox /dev/true && /dev/true && echo dev-exec-ok; \
+         printf '#!/bin/sh\\necho fd-exec-ok\\n' > /tmp/s; chmod +x /tmp/s; exec 3</tmp/s; /proc/self/fd/3",
+    );
+    assert!(!out.contains("dev-exec-ok"), "/dev is noexec: {out}");
+    assert!(
+        out.contains("fd-exec-ok"),
+        "a file of the container through /proc: {out}"
     );
     assert!(!out.contains("mknod-c-ok"), "character devices: {out}");
     assert!(!out.contains("mknod-b-ok"), "block devices: {out}");
@@ -225,7 +232,10 @@ fn the_default_landlock_ruleset_denies_device_nodes_and_odd_executables() {
         out.contains("copied"),
         "new top-level directories are writable: {out}"
     );
-    assert!(!out.contains("newdir-exec-ok"), "{out}");
+    assert!(
+        out.contains("newdir-exec-ok"),
+        "new directories are executable: {out}"
+    );
     assert!(out.contains("hi"), "{out}");
     // Opting out gives Docker's behaviour back.
     let (_, out, _) = sh(

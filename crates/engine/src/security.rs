@@ -60,6 +60,8 @@ pub struct SecurityOptions {
     pub sysctls: Vec<String>,
     /// `--device HOST[:CONTAINER[:PERMS]]`.
     pub devices: Vec<String>,
+    /// `--userns`.
+    pub userns: Option<String>,
 }
 
 /// What `resolve` decided, plus the seccomp profile to keep with the container.
@@ -150,6 +152,14 @@ fn read_file(what: &str, path: &str) -> Result<Vec<u8>> {
 /// default Landlock IPC scope: sharing the host's network namespace also shares its
 /// abstract unix sockets, so they are scoped away unless the policy says otherwise.
 pub fn resolve(opts: &SecurityOptions, host_network: bool) -> Result<Resolved> {
+    match opts.userns.as_deref() {
+        None | Some("") | Some("host") => {}
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "--userns={other}: berth does not run containers in user namespaces yet; use --userns=host (the default)"
+            )))
+        }
+    }
     let cap_add = opts
         .cap_add
         .iter()
@@ -439,6 +449,7 @@ mod tests {
             security_opt: sec.iter().map(|s| s.to_string()).collect(),
             sysctls: Vec::new(),
             devices: Vec::new(),
+            userns: None,
         }
     }
 
@@ -520,6 +531,11 @@ mod tests {
         assert!(parse_sysctls(&["net.ipv4.ip_forward=1".into()], true).is_err());
         assert!(parse_sysctls(&["kernel.panic=1".into()], false).is_err());
         assert!(parse_sysctls(&["vm.swappiness".into()], false).is_err());
+        let mut o = opts(&[], &[], &[]);
+        o.userns = Some("auto".into());
+        assert!(resolve(&o, false).is_err());
+        o.userns = Some("host".into());
+        assert!(resolve(&o, false).is_ok());
         let host = resolve(&opts(&[], &[], &[]), true).unwrap();
         assert_eq!(
             host.security.landlock.unwrap().scope,

@@ -9,11 +9,12 @@
 //! or path it skips is returned as a warning.
 //!
 //! Two shapes of policy:
-//! - the default (no paths named): everything the workload can reach stays usable,
-//!   except creating device nodes (block and character) anywhere, and executing files
-//!   from /proc, /sys, /dev, from top-level directories created after start, and from
-//!   anything outside the container's root (Landlock does not see memfds: those are
-//!   refused by the engine's `vm.memfd_noexec=2`);
+//! - the default (no paths named): everything beneath the container's root stays
+//!   usable, except creating device nodes (block and character); and nothing outside
+//!   the root can be executed, such as berth's own binary reached as /proc/self/exe
+//!   (runc CVE-2019-5736) or a host file through /proc/PID/fd. /proc, /sys and /dev are
+//!   mounted noexec, and memfds (which Landlock cannot see) are refused by the engine's
+//!   `vm.memfd_noexec=2`;
 //! - an allow-list (some `read_only` / `read_write` / `executable` paths named): only
 //!   those paths, plus the standard character devices and reading /proc.
 
@@ -182,18 +183,9 @@ pub fn restrict(policy: &Policy, no_new_privs: bool) -> Result<Vec<String>, Star
         }
         rules.push((PathBuf::from("/proc"), read));
     } else {
-        // One rule on / grants everything but exec and device nodes (a rule covers the
-        // whole hierarchy beneath it, so exec cannot be granted on / without granting it
-        // on /proc, /sys and /dev); exec is granted per existing top-level directory.
-        rules.push((PathBuf::from("/"), all & !AccessFs::Execute & !devices));
-        let entries = std::fs::read_dir("/").map_err(|e| ll_err(format!("listing /: {e}")))?;
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            if matches!(name.to_str(), Some("proc" | "sys" | "dev")) {
-                continue;
-            }
-            rules.push((Path::new("/").join(name), AccessFs::Execute.into()));
-        }
+        // A rule covers the whole hierarchy beneath its path: this one is everything
+        // in the container but device nodes, and nothing outside it.
+        rules.push((PathBuf::from("/"), all & !devices));
     }
     for (path, access) in rules {
         let fd = match PathFd::new(&path) {

@@ -170,6 +170,10 @@ pub struct RunArgs {
     /// fs.mqueue.*, net.*).
     #[arg(long, value_name = "NAME=VALUE")]
     sysctl: Vec<String>,
+    /// User namespace: only `host` for now (the container's root is the host's root,
+    /// confined by capabilities, seccomp and Landlock).
+    #[arg(long, value_name = "MODE")]
+    userns: Option<String>,
     /// Give the container a host device: HOST[:CONTAINER[:PERMS]] (PERMS from rwm).
     #[arg(long, value_name = "DEVICE")]
     device: Vec<String>,
@@ -238,6 +242,7 @@ impl RunArgs {
                 security_opt: self.security_opt.clone(),
                 sysctls: self.sysctl.clone(),
                 devices: self.device.clone(),
+                userns: self.userns.clone(),
             },
         }
     }
