@@ -23,9 +23,7 @@ pub struct Resources {
     pub pids_limit: Option<i64>,
     /// Device access rules in the v1 `devices.allow` syntax (`c 1:3 rwm`), applied after
     /// denying everything; None leaves device access unrestricted (`--privileged`).
-    /// On cgroup v2 this needs a BPF device program, which berth does not load yet;
-    /// there, the default Landlock ruleset (no device node can be created) is what
-    /// keeps a container from opening a disk.
+    /// On cgroup v2 the same rules become an eBPF device program (`device_filter`).
     pub devices: Option<Vec<String>>,
 }
 
@@ -206,6 +204,15 @@ impl Cgroup {
                 p.to_string()
             };
             write(&dir.join("pids.max"), &v)?;
+        }
+        if let Some(rules) = &res.devices {
+            // Only a real cgroup2 directory takes a program (the unit tests use a plain
+            // directory tree).
+            if is_cgroup2(&dir) {
+                crate::device_filter::attach(&dir, rules).map_err(|e| {
+                    io::Error::new(e.kind(), format!("attaching the device allowlist: {e}"))
+                })?;
+            }
         }
         Ok(Vec::new())
     }

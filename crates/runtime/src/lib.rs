@@ -10,6 +10,7 @@
 pub mod cgroup;
 mod child;
 mod confine;
+mod device_filter;
 mod exec;
 pub mod fsat;
 mod identity;

@@ -953,3 +953,52 @@ pub fn kernel_release() -> String {
         .map(|s| s.trim().to_string())
         .unwrap_or_default()
 }
+
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_PROG_ATTACH: libc::c_long = 8;
+const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
+const BPF_CGROUP_DEVICE: u32 = 6;
+
+/// Loads a CGROUP_DEVICE eBPF program (`insns` in `struct bpf_insn` layout).
+pub fn bpf_load_cgroup_device(insns: &[u64]) -> io::Result<OwnedFd> {
+    let license = b"GPL\0";
+    // union bpf_attr, BPF_PROG_LOAD part: prog_type, insn_cnt, insns, license; the rest
+    // (logging, versions, names) stays zero. 128 bytes cover every field the kernel
+    // reads for this command; unused trailing bytes must be zero.
+    let mut attr = [0u8; 128];
+    attr[0..4].copy_from_slice(&BPF_PROG_TYPE_CGROUP_DEVICE.to_ne_bytes());
+    attr[4..8].copy_from_slice(&(insns.len() as u32).to_ne_bytes());
+    attr[8..16].copy_from_slice(&(insns.as_ptr() as u64).to_ne_bytes());
+    attr[16..24].copy_from_slice(&(license.as_ptr() as u64).to_ne_bytes());
+    // SAFETY: attr is a valid bpf_attr of the size passed; the pointers in it (the
+    // instructions and the license) outlive the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_LOAD,
+            attr.as_mut_ptr(),
+            attr.len() as libc::c_uint,
+        )
+    };
+    let fd = check_long(ret)?;
+    // SAFETY: the kernel returned a new file descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Attaches a loaded CGROUP_DEVICE program to the cgroup directory open as `cgroup_fd`.
+pub fn bpf_attach_cgroup_device(cgroup_fd: RawFd, prog_fd: RawFd) -> io::Result<()> {
+    let mut attr = [0u8; 128];
+    attr[0..4].copy_from_slice(&(cgroup_fd as u32).to_ne_bytes());
+    attr[4..8].copy_from_slice(&(prog_fd as u32).to_ne_bytes());
+    attr[8..12].copy_from_slice(&BPF_CGROUP_DEVICE.to_ne_bytes());
+    // SAFETY: attr is a valid bpf_attr of the size passed, holding two open fds.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_ATTACH,
+            attr.as_mut_ptr(),
+            attr.len() as libc::c_uint,
+        )
+    };
+    check_long(ret).map(drop)
+}
