@@ -527,3 +527,28 @@ fn device_gives_exactly_one_host_device() {
     }
     b.assert_no_leaks();
 }
+
+#[test]
+fn read_only_root_with_volumes_and_tmpfs() {
+    let b = berth();
+    b.ok(&["volume", "create", "rodata"]);
+    let (code, out, err) = sh(
+        &b,
+        &["--read-only", "-v", "rodata:/data", "--tmpfs", "/tmp"],
+        "touch /x 2>/dev/null || echo root-ro; echo 1 >> /etc/hosts 2>/dev/null || echo hosts-ro; \
+         echo kept > /data/f && echo data-rw; echo t > /tmp/t && echo tmp-rw; \
+         cp /bin/busybox /tmp/true 2>/dev/null; /tmp/true 2>/dev/null || echo tmp-noexec",
+    );
+    assert_eq!(code, 0, "{err}");
+    for want in ["root-ro", "hosts-ro", "data-rw", "tmp-rw", "tmp-noexec"] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    let (_, out, _) = sh(
+        &b,
+        &["--read-only", "-v", "rodata:/data:ro"],
+        "cat /data/f; echo x > /data/g 2>/dev/null || echo vol-ro",
+    );
+    assert!(out.contains("kept") && out.contains("vol-ro"), "{out}");
+    b.ok(&["volume", "rm", "rodata"]);
+    b.assert_no_leaks();
+}
