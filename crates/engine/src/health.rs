@@ -5,9 +5,8 @@
 //! user, environment and working directory), its pidfd and output pipe join the
 //! monitor's poll set, and a late probe is killed. A probe never outlives the container.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,7 +16,7 @@ use store::config::Healthcheck;
 use crate::error::{Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::record::{Health, HealthResult, HealthStatus, Record, State, Status};
-use crate::state_root::{read_json, write_json};
+use crate::state_root::{read_json, write_json, Lock};
 
 /// Docker's defaults, used when a setting is unset (zero).
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
@@ -605,23 +604,14 @@ impl Checker {
     /// now; otherwise tries again shortly (the loop never waits for the lock).
     fn save(&mut self) {
         self.unsaved = None;
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(self.dir.join("lock"));
-        let Ok(lock) = lock else { return };
-        match sys::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+        let _lock = match Lock::try_acquire(&self.dir.join("lock")) {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
                 self.unsaved = Some(Instant::now() + Duration::from_millis(20));
                 return;
             }
             Err(_) => return,
-        }
+        };
         let path = self.dir.join("state.json");
         if let Ok(mut state) = read_json::<State>(&path) {
             if state.status == Status::Running {

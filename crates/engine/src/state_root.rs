@@ -166,8 +166,8 @@ pub struct Lock {
 }
 
 impl Lock {
-    pub fn acquire(path: &Path) -> Result<Lock> {
-        let file = OpenOptions::new()
+    fn open(path: &Path) -> Result<File> {
+        OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
@@ -175,9 +175,23 @@ impl Lock {
             .mode(0o600)
             .custom_flags(libc::O_CLOEXEC)
             .open(path)
-            .ctx(|| format!("opening lock {}", path.display()))?;
+            .ctx(|| format!("opening lock {}", path.display()))
+    }
+
+    pub fn acquire(path: &Path) -> Result<Lock> {
+        let file = Lock::open(path)?;
         flock(&file, libc::LOCK_EX).ctx(|| format!("locking {}", path.display()))?;
         Ok(Lock { file })
+    }
+
+    /// The lock if it is free right now, None if someone holds it (never waits).
+    pub fn try_acquire(path: &Path) -> Result<Option<Lock>> {
+        let file = Lock::open(path)?;
+        match flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(()) => Ok(Some(Lock { file })),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e).ctx(|| format!("locking {}", path.display())),
+        }
     }
 
     /// The open lock file (shared with a child process to hand the lock over).
