@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use libc::{EACCES, ENOENT, ENOSYS, EPERM, EROFS, ESRCH, EXDEV};
+use libc::{EACCES, ENOENT, ENOSYS, EPERM, EROFS, ESRCH, ESTALE, EXDEV};
 use testsupport::probe::{file_digest, probe_rootfs, probe_rootfs_copy, Outcome};
 use testsupport::{stderr, stdout, Berth};
 
@@ -1094,4 +1094,59 @@ fn cve_2021_30465_a_racing_symlink_swap_cannot_redirect_a_volume_mount() {
     }
     eprintln!("{started}/25 containers started during the race");
     assert_eq!(host_mountpoints(), before_mounts);
+}
+
+// ---------------------------------------------------------- user namespaces
+
+/// `--userns=auto` is one more wall, independent of the others: with seccomp and
+/// Landlock off and every capability added, root in its own user namespace still has
+/// no power over the host (its capabilities are the namespace's).
+#[test]
+fn in_a_user_namespace_all_capabilities_and_no_filters_still_reach_nothing_of_the_host() {
+    let b = berth();
+    b.subids(3_000_000, 65536);
+    let mut host = HostProcess::sleep();
+    let before = clock_offset();
+    let core_pattern = read_trim("/proc/sys/kernel/core_pattern");
+    let (major, minor) = host_root_device();
+    let script = format!(
+        "probe settime 2; probe mknod_block /tmp/disk {major} {minor}; probe read@disk /tmp/disk; \
+         probe kexec; probe init_module; probe open_by_handle; probe bpf; \
+         probe write@core_pattern /proc/sys/kernel/core_pattern '{core_pattern}'; \
+         probe ptrace@host {h}; probe kill@host {h} 9; probe mount; probe userns",
+        h = host.pid()
+    );
+    let opts = [
+        &["--userns=auto", "--cap-add", "ALL"][..],
+        SECCOMP_OFF,
+        LANDLOCK_OFF,
+        &["--security-opt", "systempaths=unconfined"],
+    ]
+    .concat();
+    let out = b.probe_sh(&opts, &script);
+    for (a, errnos) in [
+        ("settime", &[EPERM][..]),
+        ("mknod_block", &[EPERM]),
+        ("read@disk", &[ENOENT]),
+        // A kernel built without kexec or modules says ENOSYS; never a success.
+        ("kexec", &[EPERM, ENOSYS]),
+        ("init_module", &[EPERM, ENOSYS]),
+        // Newer kernels decode handles for a namespace's root, but only below the
+        // mounts it can see: the host's inode 2 is stale from here.
+        ("open_by_handle", &[EPERM, ESTALE]),
+        ("bpf", &[EPERM]),
+        ("write@core_pattern", &[EACCES, EPERM]),
+        ("ptrace@host", &[ESRCH]),
+        ("kill@host", &[ESRCH]),
+    ] {
+        Outcome::parse(a, &out).assert_errno(errnos, &format!("{a} in a user namespace"));
+    }
+    // Inside its own namespaces it is root: a private mount and a nested user namespace
+    // are its own business, and prove that the filters really were off.
+    Outcome::parse("mount", &out).assert_ok("a tmpfs in the container's own mount namespace");
+    Outcome::parse("userns", &out).assert_ok("a nested user namespace");
+    let drift = (clock_offset() - before).abs();
+    assert!(drift < 1.0, "the host clock moved by {drift}s");
+    assert_eq!(read_trim("/proc/sys/kernel/core_pattern"), core_pattern);
+    host.assert_untouched();
 }

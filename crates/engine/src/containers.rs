@@ -112,7 +112,7 @@ fn build_record(
     id: &str,
     name: &str,
     dir: &Path,
-) -> Result<(Record, Option<Vec<u8>>)> {
+) -> Result<(Record, Option<Vec<u8>>, crate::userns::Mode)> {
     let empty = store::config::RunConfig::default();
     let (image_cfg, lowers, image_id, image_name) = match source {
         RootSource::Dir(d) => (
@@ -160,6 +160,7 @@ fn build_record(
     }
     let security = crate::security::resolve(&opts.security, network == "host")?;
     let seccomp_profile = security.seccomp_profile.clone();
+    let userns_mode = security.userns.clone();
     let sysctls = crate::security::parse_sysctls(&opts.security.sysctls, network == "host")?;
     let devices = crate::security::parse_devices(&opts.security.devices)?;
 
@@ -393,6 +394,10 @@ fn build_record(
             security_opt: opts.security.security_opt.clone(),
             sysctls,
             devices,
+            userns_mode: match userns_mode {
+                crate::userns::Mode::Host => String::new(),
+                crate::userns::Mode::Auto { .. } => "auto".into(),
+            },
         },
         graph_driver: graph,
         log_path: dir.join("ctr.log").to_string_lossy().into_owned(),
@@ -410,7 +415,7 @@ fn build_record(
     }
     // An unknown user is bad input: catch it now, before anything exists.
     spec::resolve_user(&record, dir, &record.config.user)?;
-    Ok((record, seccomp_profile))
+    Ok((record, seccomp_profile, userns_mode))
 }
 
 /// Raising a hard limit needs CAP_SYS_RESOURCE, which root on some hosts lacks.
@@ -452,6 +457,8 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Record> {
         .join(format!(".tmp-{id}-{}", std::process::id()));
     fs::create_dir(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
     let dir = root.container(&id);
+    // Held until the record naming the container's id range exists.
+    let mut userns_allocation = None;
     let result = (|| -> Result<(Record, String, Option<Vec<u8>>)> {
         let name = match &opts.name {
             Some(n) => {
@@ -462,9 +469,13 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Record> {
         };
         // Everything is validated against the final directory paths before the name is
         // taken, so bad input never reserves anything.
-        let (record, profile) = build_record(opts, &source, &id, &name, &dir)?;
+        let (mut record, profile, userns) = build_record(opts, &source, &id, &name, &dir)?;
+        if let crate::userns::Mode::Auto { user, size } = userns {
+            let a = crate::userns::allocate(root, &user, size)?;
+            record.security.user_namespace = Some(a.userns.clone());
+            userns_allocation = Some(a);
+        }
         let name = reserve_name(root, &name, &id, opts.name.is_none())?;
-        let mut record = record;
         record.name = format!("/{name}");
         Ok((record, name, profile))
     })();
@@ -491,6 +502,9 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Record> {
             fs::create_dir(d).ctx(|| format!("creating {}", d.display()))?;
         }
         crate::etc_files::write(&tmp, &record)?;
+        if let Some(ns) = &record.security.user_namespace {
+            give_to_namespace_root(root, &tmp, &record, ns.root())?;
+        }
         if let Some(profile) = &seccomp_profile {
             crate::state_root::write_new(&crate::security::profile_path(&tmp), profile)?;
         }
@@ -519,7 +533,45 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Record> {
         }
         return Err(e);
     }
+    drop(userns_allocation);
     Record::load(root, &id)
+}
+
+/// In a user namespace the container's root is an unprivileged host id: it must own the
+/// overlay's upper directory (the container's `/`), its /etc/hostname, hosts and
+/// resolv.conf, and the volumes it starts with empty, as with Docker's userns-remap.
+/// The container directory itself is left searchable so it can reach them.
+fn give_to_namespace_root(
+    root: &StateRoot,
+    dir: &Path,
+    record: &Record,
+    (uid, gid): (u32, u32),
+) -> Result<()> {
+    use std::os::unix::fs::{chown, PermissionsExt};
+    let dirs = spec::rootfs_dirs(dir);
+    let mut paths = vec![
+        dirs.upper.clone(),
+        dir.join("hostname"),
+        dir.join("hosts"),
+        dir.join("resolv.conf"),
+    ];
+    for m in &record.host_config.mounts {
+        if m.kind == MountType::Volume {
+            let data = volumes::data_dir(root, &volume_name(record, m));
+            let empty = fs::read_dir(&data)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false);
+            if empty {
+                paths.push(data);
+            }
+        }
+    }
+    for p in &paths {
+        chown(p, Some(uid), Some(gid))
+            .ctx(|| format!("giving {} to the container's user namespace", p.display()))?;
+    }
+    let _ = fs::set_permissions(&dirs.upper, fs::Permissions::from_mode(0o755));
+    Ok(())
 }
 
 /// Anonymous volumes are named after the container id and their position, so the name

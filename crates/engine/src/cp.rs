@@ -276,12 +276,15 @@ fn mount_stopped(
     let dirs = spec::rootfs_dirs(&dir);
     // The runtime's own root mount: / made private first, so nothing mounted here
     // propagates back to the host.
-    runtime::mount_root(&runtime::Rootfs::Overlay {
-        lower: record.rootfs_layers.clone(),
-        upper: dirs.upper.clone(),
-        work: dirs.work.clone(),
-        target: dirs.merged.clone(),
-    })
+    runtime::mount_root(
+        &runtime::Rootfs::Overlay {
+            lower: record.rootfs_layers.clone(),
+            upper: dirs.upper.clone(),
+            work: dirs.work.clone(),
+            target: dirs.merged.clone(),
+        },
+        None,
+    )
     .map_err(|e| Error::invalid(format!("mounting the file system of container {name}: {e}")))?;
     if !writable {
         sys::mount(

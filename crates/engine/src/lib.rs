@@ -27,6 +27,7 @@ pub mod state_root;
 pub mod time;
 pub mod units;
 pub mod user;
+pub mod userns;
 pub mod volumes;
 
 pub use error::{Error, Result};

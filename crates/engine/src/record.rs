@@ -103,6 +103,9 @@ pub struct HostConfig {
     /// `--device`: host devices given to the container.
     #[serde(default)]
     pub devices: Vec<DeviceMapping>,
+    /// `--userns`: "" (the host's) or `auto`.
+    #[serde(default)]
+    pub userns_mode: String,
 }
 
 /// One `--device HOST[:CONTAINER[:PERMS]]`, as Docker records it.

@@ -31,6 +31,8 @@ pub struct Security {
     /// Docker's masked and read-only /proc and /sys paths are applied.
     pub masked_paths: bool,
     pub privileged: bool,
+    /// The container's own user namespace; None shares the host's.
+    pub user_namespace: Option<crate::userns::UserNamespace>,
 }
 
 impl Default for Security {
@@ -45,6 +47,7 @@ impl Default for Security {
             landlock: Some(Policy::default()),
             masked_paths: true,
             privileged: false,
+            user_namespace: None,
         }
     }
 }
@@ -70,6 +73,8 @@ pub struct Resolved {
     pub seccomp_profile: Option<Vec<u8>>,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// The user namespace asked for; `create` allocates its range.
+    pub userns: crate::userns::Mode,
 }
 
 /// `CAP_X` from `x`, `X` or `cap_x`; `ALL` stays `ALL`.
@@ -152,13 +157,12 @@ fn read_file(what: &str, path: &str) -> Result<Vec<u8>> {
 /// default Landlock IPC scope: sharing the host's network namespace also shares its
 /// abstract unix sockets, so they are scoped away unless the policy says otherwise.
 pub fn resolve(opts: &SecurityOptions, host_network: bool) -> Result<Resolved> {
-    match opts.userns.as_deref() {
-        None | Some("") | Some("host") => {}
-        Some(other) => {
-            return Err(Error::invalid(format!(
-                "--userns={other}: berth does not run containers in user namespaces yet; use --userns=host (the default)"
-            )))
-        }
+    let userns = crate::userns::parse_mode(opts.userns.as_deref())?;
+    if opts.privileged && userns != crate::userns::Mode::Host {
+        return Err(Error::invalid(
+            "--privileged gives the host's devices and capabilities, which a user namespace \
+             cannot: add --userns=host",
+        ));
     }
     let cap_add = opts
         .cap_add
@@ -259,6 +263,7 @@ pub fn resolve(opts: &SecurityOptions, host_network: bool) -> Result<Resolved> {
         seccomp_profile: profile,
         cap_add,
         cap_drop,
+        userns,
     })
 }
 
@@ -533,7 +538,16 @@ mod tests {
         assert!(parse_sysctls(&["vm.swappiness".into()], false).is_err());
         let mut o = opts(&[], &[], &[]);
         o.userns = Some("auto".into());
+        assert!(resolve(&o, false).is_ok());
+        o.userns = Some("private".into());
         assert!(resolve(&o, false).is_err());
+        o.userns = Some("auto".into());
+        o.privileged = true;
+        let e = resolve(&o, false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("--userns=host"), "{e}");
         o.userns = Some("host".into());
         assert!(resolve(&o, false).is_ok());
         let host = resolve(&opts(&[], &[], &[]), true).unwrap();

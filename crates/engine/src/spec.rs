@@ -205,12 +205,35 @@ pub fn build(
         },
     });
     let mut spec = spec;
+    if let Some(ns) = &record.security.user_namespace {
+        let maps = |m: &[crate::userns::IdRange]| -> Vec<Value> {
+            m.iter()
+                .map(
+                    |r| json!({"containerID": r.container_id, "hostID": r.host_id, "size": r.size}),
+                )
+                .collect()
+        };
+        if let Some(list) = spec["linux"]["namespaces"].as_array_mut() {
+            list.insert(0, json!({"type": "user"}));
+        }
+        spec["linux"]["uidMappings"] = json!(maps(&ns.uid_map));
+        spec["linux"]["gidMappings"] = json!(maps(&ns.gid_map));
+    }
     if record.security.masked_paths {
         spec["linux"]["maskedPaths"] = json!(runtime::MASKED_PATHS);
         spec["linux"]["readonlyPaths"] = json!(runtime::READONLY_PATHS);
     }
     if record.security.privileged {
         spec["linux"]["devices"] = json!(host_devices());
+    } else if !hc.devices.is_empty() && record.security.user_namespace.is_some() {
+        // A user namespace may not create device nodes: bind the host's (as runc does).
+        given_devices(record)?;
+        if let Some(list) = spec["mounts"].as_array_mut() {
+            for d in &hc.devices {
+                list.push(json!({"destination": d.path_in_container, "type": "bind",
+                                 "source": d.path_on_host, "options": ["bind", "nosuid", "noexec"]}));
+            }
+        }
     } else if !hc.devices.is_empty() {
         spec["linux"]["devices"] = json!(given_devices(record)?);
     }

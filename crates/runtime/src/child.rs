@@ -22,6 +22,8 @@ pub struct Pipes {
     pub err: OwnedFd,
     /// Where to send the pty master, for `Stdio::Terminal`.
     pub pty: Option<OwnedFd>,
+    /// In a user namespace: where the parent sends the root, built as a detached mount.
+    pub root: Option<OwnedFd>,
 }
 
 pub fn run(launch: Launch<'_>, pipes: Pipes) -> ! {
@@ -82,14 +84,51 @@ fn setup(launch: Launch<'_>, pipes: &Pipes) -> Result<Infallible, StartError> {
         }
     }
 
-    let root = mounts::mount_root(&launch.rootfs)?;
-    let root_fd = std::fs::File::open(&root).ctx(|| format!("opening root {}", root.display()))?;
-    for (src, volume) in &launch.volume_seeds {
-        mounts::seed_volume(root_fd.as_fd(), src, volume)?;
+    // Namespaced sysctls apply to the namespaces of the writer, whichever /proc it uses:
+    // written now, as the user that owns the host's /proc/sys files, they work in a user
+    // namespace too, where the container's root could not write them.
+    if let Some(sysctls) = linux.sysctl() {
+        for (key, value) in sysctls {
+            let path = Path::new("/proc/sys").join(key.replace('.', "/"));
+            std::fs::write(&path, value).ctx(|| format!("setting sysctl {key}={value}"))?;
+        }
+    }
+
+    let prebuilt = match &pipes.root {
+        Some(sock) => {
+            let mut buf = [0u8; 8];
+            match sys::recv_with_fd(sock.as_fd(), &mut buf) {
+                Ok((_, Some(fd))) => Some(fd),
+                _ => return Err(StartError::berth("the monitor did not hand over the root")),
+            }
+        }
+        None => None,
+    };
+    let target = mounts::mount_root(&launch.rootfs, prebuilt)?;
+    let root_fd =
+        std::fs::File::open(&target).ctx(|| format!("opening root {}", target.display()))?;
+    // From here on host paths are reached through descriptors opened now: in a user
+    // namespace the container's root may not search the state root's directories.
+    let root = sys::fd_path(root_fd.as_fd());
+    let sources = mounts::HostSources::open(spec.mounts().as_deref().unwrap_or(&[]))?;
+    let seeds = launch
+        .volume_seeds
+        .iter()
+        .map(|(src, volume)| {
+            sys::open_path(volume)
+                .map(|fd| (src, fd))
+                .ctx(|| format!("opening volume {}", volume.display()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if pipes.root.is_some() {
+        identity::become_namespace_root()?;
+    }
+    for (src, volume) in &seeds {
+        mounts::seed_volume(root_fd.as_fd(), src, &sys::fd_path(volume.as_fd()))?;
     }
     let mut dev_tmpfs = false;
     for m in spec.mounts().as_deref().unwrap_or(&[]) {
-        mounts::mount_one(root_fd.as_fd(), m)?;
+        mounts::mount_one(root_fd.as_fd(), m, sources.get(m))?;
         if m.destination() == Path::new("/dev") && m.typ().as_deref() == Some("tmpfs") {
             dev_tmpfs = true;
             mounts::populate_dev(&root.join("dev"))?;
@@ -142,13 +181,8 @@ fn setup(launch: Launch<'_>, pipes: &Pipes) -> Result<Infallible, StartError> {
 
     mounts::pivot(&root)?;
     drop(root_fd);
-    // Namespaced sysctls, before /proc/sys becomes read-only.
-    if let Some(sysctls) = linux.sysctl() {
-        for (key, value) in sysctls {
-            let path = Path::new("/proc/sys").join(key.replace('.', "/"));
-            std::fs::write(&path, value).ctx(|| format!("setting sysctl {key}={value}"))?;
-        }
-    }
+    drop(sources);
+    drop(seeds);
     mounts::mask(linux.masked_paths().as_deref().unwrap_or(&[]))?;
     mounts::readonly(linux.readonly_paths().as_deref().unwrap_or(&[]))?;
     if spec

@@ -121,13 +121,21 @@ fn join(
         std::fs::write(dir.join("cgroup.procs"), sys::getpid().to_string())
             .ctx(|| format!("joining cgroup {}", dir.display()))?;
     }
-    let flags = libc::CLONE_NEWNS
+    let mut flags = libc::CLONE_NEWNS
         | libc::CLONE_NEWUTS
         | libc::CLONE_NEWIPC
         | libc::CLONE_NEWNET
         | libc::CLONE_NEWPID
         | libc::CLONE_NEWCGROUP;
+    let userns = own_user_namespace(target.pid);
+    if userns {
+        // The kernel joins the user namespace first, so the others (which it owns) follow.
+        flags |= libc::CLONE_NEWUSER;
+    }
     sys::setns(pidfd.as_fd(), flags).ctx(|| "joining the container's namespaces".into())?;
+    if userns {
+        identity::become_namespace_root()?;
+    }
     // Entering the PID namespace takes effect for children only: fork once more.
     let child = match sys::fork().ctx(|| "fork".into())? {
         sys::Forked::Parent(pid) => pid,
@@ -149,6 +157,19 @@ fn join(
         }
     };
     sys::exit_now(init::exit_code(status))
+}
+
+/// Whether the container runs in a user namespace of its own (not ours).
+fn own_user_namespace(pid: i32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let ino = |p: &str| std::fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
+    match (
+        ino("/proc/self/ns/user"),
+        ino(&format!("/proc/{pid}/ns/user")),
+    ) {
+        (Some(a), Some(b)) => a != b,
+        _ => false,
+    }
 }
 
 fn workload(

@@ -128,6 +128,19 @@ pub fn drop_privileges(process: &Process) -> Result<(), StartError> {
     Ok(())
 }
 
+/// In a fresh user namespace (its maps written), become its root: until then the
+/// process keeps the host's uid 0, which the namespace does not map, so it could not
+/// create a file. The capabilities stay (they are the namespace's). A change of
+/// credentials resets the parent-death signal and dumpability, so both are set again.
+pub fn become_namespace_root() -> Result<(), StartError> {
+    sys::setresgid(0).ctx(|| "becoming root of the user namespace (gid)".into())?;
+    sys::setresuid(0).ctx(|| "becoming root of the user namespace (uid)".into())?;
+    sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong)
+        .ctx(|| "PR_SET_PDEATHSIG".into())?;
+    sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "PR_SET_DUMPABLE".into())?;
+    Ok(())
+}
+
 /// Creates the working directory if the image lacks it (as Docker does). Run as root,
 /// before privileges are dropped.
 pub fn make_cwd(process: &Process) -> Result<(), StartError> {

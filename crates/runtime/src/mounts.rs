@@ -17,9 +17,10 @@ use oci_spec::runtime::Mount;
 use crate::report::Context;
 use crate::{fsat, sys, Rootfs, StartError};
 
-/// Makes the whole tree private to this namespace, then mounts the root at its target.
-/// Returns the target directory.
-pub fn mount_root(rootfs: &Rootfs) -> Result<PathBuf, StartError> {
+/// Makes the whole tree private to this namespace, then mounts the root at its target:
+/// `prebuilt` when the parent built it (user namespaces, see `idmap`), else the overlay
+/// or bind that `rootfs` describes. Returns the target directory.
+pub fn mount_root(rootfs: &Rootfs, prebuilt: Option<OwnedFd>) -> Result<PathBuf, StartError> {
     sys::mount(
         None,
         Path::new("/"),
@@ -28,6 +29,15 @@ pub fn mount_root(rootfs: &Rootfs) -> Result<PathBuf, StartError> {
         None,
     )
     .ctx(|| "making / private in the container's mount namespace".into())?;
+    if let Some(mnt) = prebuilt {
+        let target = match rootfs {
+            Rootfs::Overlay { target, .. } => target,
+            Rootfs::Bind(dir) => dir,
+        };
+        sys::move_mount_to(mnt.as_fd(), target)
+            .ctx(|| format!("attaching the root at {}", target.display()))?;
+        return Ok(target.clone());
+    }
     match rootfs {
         Rootfs::Overlay {
             lower,
@@ -220,7 +230,43 @@ fn create_missing(root: BorrowedFd<'_>, comps: &[OsString], file: bool) -> io::R
 }
 
 /// Performs one OCI mount below `root_path` (open as `root`).
-pub fn mount_one(root: BorrowedFd<'_>, m: &Mount) -> Result<(), StartError> {
+/// Descriptors for the host paths that bind mounts take their source from, opened
+/// before the setup process gives up the right to search the host's directories (in a
+/// user namespace, the container's root may not enter a 0700 state root).
+pub struct HostSources {
+    fds: Vec<(PathBuf, OwnedFd)>,
+}
+
+impl HostSources {
+    pub fn open(mounts: &[Mount]) -> Result<HostSources, StartError> {
+        let mut fds = Vec::new();
+        for m in mounts {
+            let typ = m.typ().as_deref().unwrap_or("bind");
+            let opts = parse_options(m.options().as_deref().unwrap_or(&[]));
+            if !(opts.flags & libc::MS_BIND != 0 || typ == "bind") {
+                continue;
+            }
+            if let Some(src) = m.source() {
+                let fd =
+                    sys::open_path(src).ctx(|| format!("opening bind source {}", src.display()))?;
+                fds.push((m.destination().clone(), fd));
+            }
+        }
+        Ok(HostSources { fds })
+    }
+
+    /// The path through which `m`'s source can be reached without a path walk on the host.
+    pub fn get(&self, m: &Mount) -> Option<PathBuf> {
+        self.fds
+            .iter()
+            .find(|(dest, _)| dest == m.destination())
+            .map(|(_, fd)| sys::fd_path(fd.as_fd()))
+    }
+}
+
+/// Mounts `m` inside `root`. `via` reaches the bind source without a host path walk
+/// (see [`HostSources`]); messages still name the source as the spec does.
+pub fn mount_one(root: BorrowedFd<'_>, m: &Mount, via: Option<PathBuf>) -> Result<(), StartError> {
     let dest = m.destination();
     let typ = m.typ().as_deref().unwrap_or("bind");
     let opts = parse_options(m.options().as_deref().unwrap_or(&[]));
@@ -229,9 +275,12 @@ pub fn mount_one(root: BorrowedFd<'_>, m: &Mount) -> Result<(), StartError> {
         .source()
         .as_ref()
         .map(|s| s.to_string_lossy().into_owned());
+    let bind_source = via
+        .map(|p| p.to_string_lossy().into_owned())
+        .or_else(|| source.clone());
 
     let file = is_bind
-        && source
+        && bind_source
             .as_deref()
             .map(|s| fs::metadata(s).map(|m| !m.is_dir()).unwrap_or(false))
             .unwrap_or(false);
@@ -247,7 +296,7 @@ pub fn mount_one(root: BorrowedFd<'_>, m: &Mount) -> Result<(), StartError> {
     };
 
     if is_bind {
-        let src = source.as_deref().ok_or_else(|| {
+        let src = bind_source.as_deref().ok_or_else(|| {
             StartError::berth(format!("bind mount on {} has no source", dest.display()))
         })?;
         sys::mount(

@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use oci_spec::runtime::LinuxNamespaceType;
 
 use crate::child::{self, Pipes};
-use crate::{sys, Launch, StartError, Started, Stdio};
+use crate::{idmap, sys, Launch, StartError, Started, Stdio};
 
 fn clone_flags(launch: &Launch<'_>) -> libc::c_int {
     let mut flags = 0;
@@ -25,6 +25,8 @@ fn clone_flags(launch: &Launch<'_>) -> libc::c_int {
             LinuxNamespaceType::Ipc => libc::CLONE_NEWIPC,
             LinuxNamespaceType::Pid => libc::CLONE_NEWPID,
             LinuxNamespaceType::Network => libc::CLONE_NEWNET,
+            // First of all: the other namespaces then belong to the new user namespace.
+            LinuxNamespaceType::User => libc::CLONE_NEWUSER,
             // The cgroup namespace is created by the child once it is in its cgroup.
             _ => 0,
         };
@@ -36,6 +38,7 @@ fn clone_flags(launch: &Launch<'_>) -> libc::c_int {
 /// exec'd (or the init has started it), or with the reason it could not be.
 pub fn spawn(launch: Launch<'_>) -> Result<Started, StartError> {
     let flags = clone_flags(&launch);
+    let userns = idmap::requested(launch.spec);
     let mut warnings = match launch.cgroup {
         Some(cg) => cg
             .create(&launch.resources)
@@ -63,6 +66,15 @@ pub fn spawn(launch: Launch<'_>) -> Result<Started, StartError> {
     } else {
         None
     };
+    // In a user namespace the root is built by us (see idmap) and handed over here.
+    let root_sock = match userns {
+        Some(_) => Some(
+            sys::seqpacket_pair()
+                .map_err(StartError::from)
+                .map_err(cleanup_cgroup)?,
+        ),
+        None => None,
+    };
     let cgroup = launch.cgroup;
     let pid = match sys::clone_fork(flags) {
         Err(e) => {
@@ -84,6 +96,7 @@ pub fn spawn(launch: Launch<'_>) -> Result<Started, StartError> {
                     go: go_r,
                     err: err_w,
                     pty: child_end,
+                    root: root_sock.map(|(_, b)| b),
                 },
             )
         }
@@ -93,6 +106,7 @@ pub fn spawn(launch: Launch<'_>) -> Result<Started, StartError> {
     drop(err_w);
     drop(launch.stdio);
     let pty_parent = pty.map(|(a, _b)| a);
+    let root_parent = root_sock.map(|(a, _b)| a);
 
     let abort = |e: StartError| {
         let _ = sys::kill(pid, libc::SIGKILL);
@@ -105,6 +119,17 @@ pub fn spawn(launch: Launch<'_>) -> Result<Started, StartError> {
     if let Some(cg) = cgroup {
         if let Err(e) = cg.add_pid(pid) {
             return Err(abort(StartError::berth(e.to_string())));
+        }
+    }
+    if let (Some((uid, gid)), Some(sock)) = (&userns, &root_parent) {
+        let handed = idmap::write_maps(pid, uid, gid)
+            .and_then(|()| idmap::root_mount(&launch.rootfs, pid))
+            .and_then(|mnt| {
+                sys::send_with_fd(sock.as_fd(), b"root", Some(mnt.as_fd()))
+                    .map_err(|e| StartError::berth(format!("handing over the root: {e}")))
+            });
+        if let Err(e) = handed {
+            return Err(abort(e));
         }
     }
     if let Err(e) = sys::write_all(go_w.as_raw_fd(), b"g") {

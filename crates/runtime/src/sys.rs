@@ -1002,3 +1002,128 @@ pub fn bpf_attach_cgroup_device(cgroup_fd: RawFd, prog_fd: RawFd) -> io::Result<
     };
     check_long(ret).map(drop)
 }
+
+// The new mount API (linux/mount.h). libc defines these constants only for Android.
+const OPEN_TREE_CLONE: libc::c_uint = 0x1;
+const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+const FSOPEN_CLOEXEC: libc::c_uint = 0x1;
+const FSCONFIG_SET_FLAG: libc::c_uint = 0;
+const FSCONFIG_SET_STRING: libc::c_uint = 1;
+const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+const FSMOUNT_CLOEXEC: libc::c_uint = 0x1;
+
+/// `struct mount_attr` of linux/mount.h (MOUNT_ATTR_SIZE_VER0).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// A detached copy of the mount tree at `path` (`open_tree(OPEN_TREE_CLONE)`), with its
+/// submounts when `recursive`. It exists only through the returned descriptor.
+pub fn open_tree_clone(path: &Path, recursive: bool) -> io::Result<OwnedFd> {
+    let p = cstr(path)?;
+    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    // SAFETY: valid NUL-terminated path; the kernel returns a new fd we own.
+    let fd = check_long(unsafe {
+        libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, p.as_ptr(), flags)
+    })?;
+    Ok(own(fd as RawFd))
+}
+
+/// Makes the detached mount `mnt` idmapped through the user namespace `userns`: files
+/// owned by host id H appear owned by whatever H maps to in that namespace.
+pub fn idmap_mount(mnt: BorrowedFd<'_>, userns: BorrowedFd<'_>) -> io::Result<()> {
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    // SAFETY: attr is a live mount_attr of the size passed; the path is an empty string.
+    check_long(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            mnt.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+    .map(drop)
+}
+
+/// A filesystem context for `fstype` (`fsopen`), to configure and then [`fs_mount`].
+pub fn fs_open(fstype: &str) -> io::Result<OwnedFd> {
+    let t = CString::new(fstype)?;
+    // SAFETY: valid NUL-terminated name; the kernel returns a new fd we own.
+    let fd = check_long(unsafe { libc::syscall(libc::SYS_fsopen, t.as_ptr(), FSOPEN_CLOEXEC) })?;
+    Ok(own(fd as RawFd))
+}
+
+/// Sets `key` on a filesystem context: to the string `value`, or as a flag when None.
+pub fn fs_config(fs: BorrowedFd<'_>, key: &str, value: Option<&str>) -> io::Result<()> {
+    let k = CString::new(key)?;
+    let v = value.map(CString::new).transpose()?;
+    let (cmd, ptr) = match &v {
+        Some(v) => (FSCONFIG_SET_STRING, v.as_ptr()),
+        None => (FSCONFIG_SET_FLAG, std::ptr::null()),
+    };
+    // SAFETY: key and value are NUL-terminated strings alive for the call (or null).
+    check_long(unsafe {
+        libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), cmd, k.as_ptr(), ptr, 0)
+    })
+    .map(drop)
+}
+
+/// Creates the superblock of a configured context and returns it as a detached mount.
+pub fn fs_mount(fs: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // SAFETY: integer arguments and null pointers, as FSCONFIG_CMD_CREATE takes.
+    check_long(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    })?;
+    // SAFETY: integer arguments; the kernel returns a new fd we own.
+    let fd = check_long(unsafe {
+        libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0)
+    })?;
+    Ok(own(fd as RawFd))
+}
+
+/// Attaches the detached mount `mnt` at `target` in the caller's mount namespace.
+pub fn move_mount_to(mnt: BorrowedFd<'_>, target: &Path) -> io::Result<()> {
+    let t = cstr(target)?;
+    // SAFETY: empty source path with F_EMPTY_PATH; valid NUL-terminated target.
+    check_long(unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            mnt.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    })
+    .map(drop)
+}
+
+/// `open(path, O_PATH | O_CLOEXEC)`, following symlinks as mount(2) would.
+pub fn open_path(path: &Path) -> io::Result<OwnedFd> {
+    let p = cstr(path)?;
+    // SAFETY: valid NUL-terminated path; the kernel returns a new fd we own.
+    let fd = check(unsafe { libc::open(p.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) })?;
+    Ok(own(fd))
+}

@@ -84,6 +84,7 @@ pub struct Berth {
     root: tempfile::TempDir,
     tag: String,
     ids: std::cell::RefCell<HashSet<String>>,
+    env: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 impl Berth {
@@ -101,6 +102,7 @@ impl Berth {
             root,
             tag,
             ids: Default::default(),
+            env: Default::default(),
         }
     }
 
@@ -120,7 +122,28 @@ impl Berth {
             .env("BERTH_CONFIG", self.root.path().join("config"))
             .env_remove("REGISTRY_AUTH_FILE")
             .stdin(Stdio::null());
+        for (k, v) in self.env.borrow().iter() {
+            c.env(k, v);
+        }
         c
+    }
+
+    /// Sets an environment variable for every later berth command of this root.
+    pub fn set_env(&self, key: &str, value: &str) {
+        let mut env = self.env.borrow_mut();
+        env.retain(|(k, _)| k != key);
+        env.push((key.to_string(), value.to_string()));
+    }
+
+    /// Gives this root the subordinate id range `start:count` for `--userns=auto` (in
+    /// files of its own, named by BERTH_SUBUID and BERTH_SUBGID).
+    pub fn subids(&self, start: u32, count: u32) {
+        let line = format!("nobody:1:1\nberth:{start}:{count}\n");
+        for (var, file) in [("BERTH_SUBUID", "subuid"), ("BERTH_SUBGID", "subgid")] {
+            let path = self.root.path().join(file);
+            fs::write(&path, &line).expect("subid file");
+            self.set_env(var, &path.to_string_lossy());
+        }
     }
 
     fn track(&self) {

@@ -53,10 +53,13 @@ pub fn container_json(root: &StateRoot, id: &str) -> engine::Result<Value> {
         if let Some(sec) = o.get_mut("Security").and_then(Value::as_object_mut) {
             let abi = runtime::landlock::kernel_abi();
             sec.insert("LandlockABI".into(), json!(abi));
-            sec.insert(
-                "UserNamespace".into(),
-                json!({"Mode": "host", "UIDMap": "0 0 4294967295", "GIDMap": "0 0 4294967295"}),
-            );
+            // The record holds the maps of a private namespace; show the host's too.
+            if sec.get("UserNamespace").is_none_or(Value::is_null) {
+                sec.insert(
+                    "UserNamespace".into(),
+                    json!({"Mode": "host", "UIDMap": [{"ContainerID": 0, "HostID": 0, "Size": 4294967295u64}], "GIDMap": [{"ContainerID": 0, "HostID": 0, "Size": 4294967295u64}]}),
+                );
+            }
         }
     }
     Ok(v)

@@ -1,0 +1,120 @@
+//! User namespaces, parent side: writes a new user namespace's id maps and builds the
+//! container's root as a detached mount whose image layers are idmapped into that
+//! namespace, so the container sees the image's files owned by its own root without a
+//! layer ever being copied or chowned.
+//!
+//! Runs in the monitor (host root) while the container's setup process waits; it never
+//! runs inside the container. The overlay is created here, by host root, so it reads and
+//! writes its `trusted.overlay.*` metadata like any other container's overlay; only the
+//! layers underneath it are idmapped.
+
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+
+use crate::{sys, Rootfs, StartError};
+
+/// The uid and gid maps of the user namespace `spec` asks berth to create, or None
+/// when the container shares the host's user namespace.
+pub fn requested(spec: &Spec) -> Option<(Vec<LinuxIdMapping>, Vec<LinuxIdMapping>)> {
+    let linux = spec.linux().as_ref()?;
+    let wants = linux
+        .namespaces()
+        .as_ref()?
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+    if !wants {
+        return None;
+    }
+    Some((
+        linux.uid_mappings().clone().unwrap_or_default(),
+        linux.gid_mappings().clone().unwrap_or_default(),
+    ))
+}
+
+fn map_text(maps: &[LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+/// Writes the id maps of the user namespace `pid` was cloned into. Each map must be
+/// written in one call, and only once.
+pub fn write_maps(
+    pid: libc::pid_t,
+    uid: &[LinuxIdMapping],
+    gid: &[LinuxIdMapping],
+) -> Result<(), StartError> {
+    if uid.is_empty() || gid.is_empty() {
+        return Err(StartError::berth(
+            "a user namespace needs both a uid and a gid mapping",
+        ));
+    }
+    for (file, maps) in [("uid_map", uid), ("gid_map", gid)] {
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::write(&path, map_text(maps))
+            .map_err(|e| StartError::berth(format!("writing {path}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// The container's root as a detached mount for the setup process `pid` to attach: an
+/// overlay over idmapped image layers, or an idmapped copy of a root directory.
+pub fn root_mount(rootfs: &Rootfs, pid: libc::pid_t) -> Result<OwnedFd, StartError> {
+    let ns_path = format!("/proc/{pid}/ns/user");
+    let userns =
+        File::open(&ns_path).map_err(|e| StartError::berth(format!("opening {ns_path}: {e}")))?;
+    let unsupported = |what: &str, e: std::io::Error| {
+        StartError::berth(format!(
+            "{what}: {e}. A user namespace needs idmapped mounts, and overlay layers given \
+             as detached mounts (Linux 6.15 or newer; this is {}). Run with --userns=host",
+            sys::kernel_release()
+        ))
+    };
+    let idmapped = |dir: &std::path::Path, recursive: bool| -> Result<OwnedFd, StartError> {
+        let what = || format!("idmapping {}", dir.display());
+        let mnt = sys::open_tree_clone(dir, recursive).map_err(|e| unsupported(&what(), e))?;
+        sys::idmap_mount(mnt.as_fd(), userns.as_fd()).map_err(|e| unsupported(&what(), e))?;
+        Ok(mnt)
+    };
+    match rootfs {
+        Rootfs::Overlay {
+            lower, upper, work, ..
+        } => {
+            let layers = lower
+                .iter()
+                .map(|l| idmapped(l, false))
+                .collect::<Result<Vec<_>, _>>()?;
+            let fs = sys::fs_open("overlay").map_err(|e| unsupported("opening overlayfs", e))?;
+            // One "lowerdir+" per layer (topmost first): no option-length limit, and the
+            // kernel resolves each /proc/self/fd path here, to the detached mount.
+            for l in &layers {
+                let p = sys::fd_path(l.as_fd());
+                sys::fs_config(fs.as_fd(), "lowerdir+", Some(&p.to_string_lossy()))
+                    .map_err(|e| unsupported("adding an idmapped layer to the overlay", e))?;
+            }
+            for (key, dir) in [("upperdir", upper), ("workdir", work)] {
+                sys::fs_config(fs.as_fd(), key, Some(&dir.to_string_lossy())).map_err(|e| {
+                    StartError::berth(format!("overlay {key} {}: {e}", dir.display()))
+                })?;
+            }
+            sys::fs_mount(fs.as_fd()).map_err(|e| unsupported("creating the overlay root", e))
+        }
+        Rootfs::Bind(dir) => idmapped(dir, true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_are_one_line_per_range() {
+        let m: Vec<LinuxIdMapping> = serde_json::from_str(
+            r#"[{"containerID":0,"hostID":100000,"size":65536},{"containerID":65536,"hostID":5,"size":1}]"#,
+        )
+        .unwrap();
+        assert_eq!(map_text(&m), "0 100000 65536\n65536 5 1\n");
+    }
+}
