@@ -370,3 +370,69 @@ fn config_default_and_bad_input() {
     // Nothing was left behind by the refusals.
     assert_eq!(b.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn cp_shows_and_writes_the_ids_the_container_sees() {
+    let b = berth();
+    b.subids(2_300_000, 65536);
+    b.detached(
+        &["--userns=auto", "--name", "cpns"],
+        &[
+            "sh",
+            "-c",
+            "echo a > /made; chown 1000:1000 /made; exec sleep 60",
+        ],
+    );
+    assert!(b.eventually(5, || stdout(
+        &b.run(&["exec", "cpns", "stat", "-c", "%u", "/made"])
+    )
+    .trim()
+        == "1000"));
+    let host_file = b.root().join("in.txt");
+    std::fs::write(&host_file, "in\n").unwrap();
+    let owners = |b: &Berth| -> String {
+        let out = b.cmd().args(["cp", "cpns:/made", "-"]).output().unwrap();
+        let made = tar_owner(&out.stdout);
+        let out = b
+            .cmd()
+            .args(["cp", "cpns:/etc/passwd", "-"])
+            .output()
+            .unwrap();
+        format!("{made} {}", tar_owner(&out.stdout))
+    };
+    // Running, then stopped (the overlay is mounted by cp itself): the same view.
+    assert_eq!(owners(&b), "1000:1000 0:0");
+    b.ok(&["cp", &host_file.to_string_lossy(), "cpns:/in-running"]);
+    b.ok(&["stop", "-t", "0", "cpns"]);
+    assert_eq!(owners(&b), "1000:1000 0:0");
+    b.ok(&["cp", &host_file.to_string_lossy(), "cpns:/in-stopped"]);
+    b.ok(&["start", "cpns"]);
+    let ls = b.ok(&[
+        "exec",
+        "cpns",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/in-running",
+        "/in-stopped",
+    ]);
+    assert_eq!(ls, "0:0\n0:0");
+    // -a keeps ids that exist inside; one outside the namespace is refused clearly.
+    std::os::unix::fs::chown(&host_file, Some(70000), Some(0)).unwrap();
+    let out = b.run(&["cp", "-a", &host_file.to_string_lossy(), "cpns:/far"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("outside the container's user namespace"),
+        "{}",
+        stderr(&out)
+    );
+    b.ok(&["rm", "-f", "cpns"]);
+}
+
+/// `uid:gid` of the first entry of a tar stream.
+fn tar_owner(tar: &[u8]) -> String {
+    let mut a = tar::Archive::new(tar);
+    let e = a.entries().unwrap().next().unwrap().unwrap();
+    let h = e.header();
+    format!("{}:{}", h.uid().unwrap(), h.gid().unwrap())
+}

@@ -117,7 +117,8 @@ pub fn copy(
         let (record, state) = containers::load(root, &id)?;
         let name = record.short_name().to_string();
         if is_running(&state) {
-            if let Some(fs) = open_running(&state, &name)? {
+            if let Some(mut fs) = open_running(&state, &name)? {
+                fs.shift = IdShift::of(&record);
                 let mut warnings = Vec::new();
                 run_plan(&fs, &plan, opts, input, output, &mut warnings)?;
                 return Ok(Report { warnings });
@@ -192,6 +193,59 @@ fn plan(src: &str, dest: &str) -> Result<(String, Plan)> {
 struct ContainerFs {
     root: OwnedFd,
     name: String,
+    /// Ids on disk against ids inside (a container with its own user namespace).
+    shift: IdShift,
+}
+
+/// How a container in its own user namespace sees the ids of files: host ids inside its
+/// range appear shifted down to 0..size, others as the overflow id 65534. The identity
+/// (size 0) for a container sharing the host's ids.
+#[derive(Debug, Clone, Copy, Default)]
+struct IdShift {
+    uid: u32,
+    gid: u32,
+    size: u32,
+}
+
+impl IdShift {
+    fn of(record: &Record) -> IdShift {
+        match &record.security.user_namespace {
+            Some(ns) => {
+                let (uid, gid) = ns.root();
+                let size = ns.uid_map.first().map(|r| r.size).unwrap_or(0);
+                IdShift { uid, gid, size }
+            }
+            None => IdShift::default(),
+        }
+    }
+
+    /// What the container calls host ids `uid`, `gid`.
+    fn inside(&self, uid: u32, gid: u32) -> (u32, u32) {
+        if self.size == 0 {
+            return (uid, gid);
+        }
+        let one = |id: u32, base: u32| {
+            id.checked_sub(base)
+                .filter(|i| *i < self.size)
+                .unwrap_or(65534)
+        };
+        (one(uid, self.uid), one(gid, self.gid))
+    }
+
+    /// The host ids of the container's `uid`, `gid`.
+    fn outside(&self, uid: u32, gid: u32) -> Result<(u32, u32)> {
+        if self.size == 0 {
+            return Ok((uid, gid));
+        }
+        if uid >= self.size || gid >= self.size {
+            return Err(Error::invalid(format!(
+                "uid/gid {uid}:{gid} is outside the container's user namespace (ids 0-{}): \
+                 copy without -a, or change the owner first",
+                self.size - 1
+            )));
+        }
+        Ok((self.uid + uid, self.gid + gid))
+    }
 }
 
 /// Opens the root of a running container. `None` if it stopped before we held it.
@@ -211,6 +265,7 @@ fn open_running(state: &State, name: &str) -> Result<Option<ContainerFs>> {
     Ok(Some(ContainerFs {
         root,
         name: name.to_string(),
+        shift: IdShift::default(),
     }))
 }
 
@@ -276,16 +331,33 @@ fn mount_stopped(
     let dirs = spec::rootfs_dirs(&dir);
     // The runtime's own root mount: / made private first, so nothing mounted here
     // propagates back to the host.
-    runtime::mount_root(
-        &runtime::Rootfs::Overlay {
-            lower: record.rootfs_layers.clone(),
-            upper: dirs.upper.clone(),
-            work: dirs.work.clone(),
-            target: dirs.merged.clone(),
-        },
-        None,
-    )
-    .map_err(|e| Error::invalid(format!("mounting the file system of container {name}: {e}")))?;
+    let rootfs = runtime::Rootfs::Overlay {
+        lower: record.rootfs_layers.clone(),
+        upper: dirs.upper.clone(),
+        work: dirs.work.clone(),
+        target: dirs.merged.clone(),
+    };
+    let failed = |e: runtime::StartError| {
+        Error::invalid(format!("mounting the file system of container {name}: {e}"))
+    };
+    // In a user namespace the image layers hold the image's own ids and the upper layer
+    // the host's: idmapping the layers, as at start, makes them agree.
+    let prebuilt = match &record.security.user_namespace {
+        Some(ns) => {
+            let maps = |m: &[crate::userns::IdRange]| -> Result<Vec<runtime::idmap::IdMapping>> {
+                serde_json::from_value(json!(m
+                    .iter()
+                    .map(|r| json!({"containerID": r.container_id, "hostID": r.host_id, "size": r.size}))
+                    .collect::<Vec<_>>()))
+                .map_err(|e| Error::invalid(format!("id map of container {name}: {e}")))
+            };
+            let userns = runtime::idmap::new_namespace(&maps(&ns.uid_map)?, &maps(&ns.gid_map)?)
+                .map_err(failed)?;
+            Some(runtime::idmap::root_mount(&rootfs, &userns).map_err(failed)?)
+        }
+        None => None,
+    };
+    runtime::mount_root(&rootfs, prebuilt).map_err(failed)?;
     if !writable {
         sys::mount(
             None,
@@ -339,7 +411,11 @@ fn mount_stopped(
         )
         .ctx(|| format!("making the root of container {name} read-only"))?;
     }
-    Ok(ContainerFs { root: rootfd, name })
+    Ok(ContainerFs {
+        root: rootfd,
+        name,
+        shift: IdShift::of(record),
+    })
 }
 
 /// Bind-mounts host `source` at `target` inside `root`, resolving the target in the
@@ -417,7 +493,9 @@ fn run_plan(
             match to {
                 Local::Path(p) => {
                     let mut sink = FsSink::new(resolve_dest(&Side::Host, p, &top)?, None);
-                    Walker::new(warnings, ctr.qualified(from)).walk_top(top, &mut sink)?;
+                    Walker::new(warnings, ctr.qualified(from))
+                        .seen_from(fs.shift)
+                        .walk_top(top, &mut sink)?;
                     sink.finish()
                 }
                 Local::Stream => {
@@ -427,7 +505,9 @@ fn run_plan(
                         top.name.iter().cloned().collect()
                     };
                     let mut sink = TarSink::new(BufWriter::new(output), prefix);
-                    Walker::new(warnings, ctr.qualified(from)).walk_top(top, &mut sink)?;
+                    Walker::new(warnings, ctr.qualified(from))
+                        .seen_from(fs.shift)
+                        .walk_top(top, &mut sink)?;
                     sink.finish()
                 }
             }
@@ -437,6 +517,7 @@ fn run_plan(
                 let host = Side::Host;
                 let top = resolve_src(&host, p, opts.follow_link)?;
                 let mut sink = FsSink::new(resolve_dest(&ctr, to, &top)?, owner);
+                sink.shift = fs.shift;
                 Walker::new(warnings, host.qualified(p)).walk_top(top, &mut sink)?;
                 sink.finish()
             }
@@ -459,6 +540,7 @@ fn run_plan(
                     },
                     owner,
                 );
+                sink.shift = fs.shift;
                 read_tar(input, &mut sink, warnings)?;
                 sink.finish()
             }
@@ -862,6 +944,8 @@ fn join_display(base: &str, rel: &[OsString]) -> String {
 /// Walks a file tree entry by entry through descriptors and feeds it to a sink.
 struct Walker<'w> {
     warnings: &'w mut Vec<String>,
+    /// Applied to every entry's ids (walking a container in a user namespace).
+    shift: IdShift,
     /// First path seen of each multiply-linked file, to keep hard links linked.
     links: HashMap<(u64, u64), Vec<OsString>>,
     shown: String,
@@ -872,9 +956,16 @@ impl<'w> Walker<'w> {
     fn new(warnings: &'w mut Vec<String>, shown: String) -> Walker<'w> {
         Walker {
             warnings,
+            shift: IdShift::default(),
             links: HashMap::new(),
             shown,
         }
+    }
+
+    /// Reports the ids the container sees rather than the host's.
+    fn seen_from(mut self, shift: IdShift) -> Walker<'w> {
+        self.shift = shift;
+        self
     }
 
     fn walk_top(&mut self, top: Top, sink: &mut dyn Sink) -> Result<()> {
@@ -893,7 +984,8 @@ impl<'w> Walker<'w> {
         path: &mut Vec<OsString>,
         sink: &mut dyn Sink,
     ) -> Result<()> {
-        let meta = Meta::from(st);
+        let mut meta = Meta::from(st);
+        (meta.uid, meta.gid) = self.shift.inside(meta.uid, meta.gid);
         match st.kind() {
             FileKind::Dir => {
                 sink.put(
@@ -1000,6 +1092,8 @@ struct FsSink {
     place: Placement,
     /// Owner for everything written; `None` keeps the source's.
     owner: Option<(u32, u32)>,
+    /// Writing into a container in a user namespace: its ids become the host's.
+    shift: IdShift,
     /// Directories below `place.base` on the path of the last entry.
     stack: Vec<OpenDir>,
 }
@@ -1013,6 +1107,7 @@ impl FsSink {
         FsSink {
             place,
             owner,
+            shift: IdShift::default(),
             stack: Vec::new(),
         }
     }
@@ -1083,13 +1178,16 @@ impl FsSink {
         Ok(())
     }
 
-    fn owner_of(&self, meta: &Meta) -> (u32, u32) {
-        self.owner.unwrap_or((meta.uid, meta.gid))
+    /// The host ids to give an entry: root's or the source's, as the container sees
+    /// them, through its user namespace.
+    fn owner_of(&self, meta: &Meta) -> Result<(u32, u32)> {
+        let (uid, gid) = self.owner.unwrap_or((meta.uid, meta.gid));
+        self.shift.outside(uid, gid)
     }
 
     /// Owner first: chown clears setuid/setgid bits, which chmod then restores.
     fn set_owner_mode(&self, fd: BorrowedFd<'_>, meta: &Meta, rel: &[OsString]) -> Result<()> {
-        let (uid, gid) = self.owner_of(meta);
+        let (uid, gid) = self.owner_of(meta)?;
         fsat::chown_fd(fd, uid, gid).ctx(|| format!("setting the owner of {}", self.show(rel)))?;
         fsat::chmod_fd(fd, meta.perm).ctx(|| format!("setting the mode of {}", self.show(rel)))
     }
@@ -1207,7 +1305,7 @@ impl Sink for FsSink {
                     .ctx(|| format!("opening {}", self.show(&rel)))?;
                 // Only if it is still our symlink (the name's owner may have swapped it).
                 if fsat::fstat(fd.as_fd()).is_ok_and(|s| s.kind() == FileKind::Symlink) {
-                    let (uid, gid) = self.owner_of(&e.meta);
+                    let (uid, gid) = self.owner_of(&e.meta)?;
                     fsat::chown_fd(fd.as_fd(), uid, gid)
                         .ctx(|| format!("setting the owner of {}", self.show(&rel)))?;
                     fsat::set_times_fd(fd.as_fd(), e.meta.atime, e.meta.mtime)
@@ -1540,11 +1638,34 @@ mod tests {
         assert!(archive_path(b"a/../../x").is_err());
     }
 
+    #[test]
+    fn ids_shift_through_a_user_namespace() {
+        let s = IdShift {
+            uid: 300000,
+            gid: 400000,
+            size: 65536,
+        };
+        assert_eq!(s.inside(300000, 400000), (0, 0));
+        assert_eq!(s.inside(301000, 401000), (1000, 1000));
+        assert_eq!(s.inside(0, 465_536), (65534, 65534));
+        assert_eq!(s.outside(0, 0).unwrap(), (300000, 400000));
+        assert_eq!(s.outside(65535, 1).unwrap(), (365535, 400001));
+        assert!(s
+            .outside(65536, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("0-65535"));
+        let id = IdShift::default();
+        assert_eq!(id.inside(7, 8), (7, 8));
+        assert_eq!(id.outside(70000, 8).unwrap(), (70000, 8));
+    }
+
     /// A fake container: a directory used as the root.
     fn fake(dir: &Path) -> ContainerFs {
         ContainerFs {
             root: fsat::open(dir, libc::O_PATH | libc::O_DIRECTORY).unwrap(),
             name: "fake".into(),
+            shift: IdShift::default(),
         }
     }
 

@@ -9,8 +9,9 @@
 //! layers underneath it are idmapped.
 
 use std::fs::File;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
+pub use oci_spec::runtime::LinuxIdMapping as IdMapping;
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 
 use crate::{sys, Rootfs, StartError};
@@ -59,12 +60,44 @@ pub fn write_maps(
     Ok(())
 }
 
-/// The container's root as a detached mount for the setup process `pid` to attach: an
-/// overlay over idmapped image layers, or an idmapped copy of a root directory.
-pub fn root_mount(rootfs: &Rootfs, pid: libc::pid_t) -> Result<OwnedFd, StartError> {
+/// The user namespace `pid` is in, as a descriptor.
+pub fn namespace_of(pid: libc::pid_t) -> Result<OwnedFd, StartError> {
     let ns_path = format!("/proc/{pid}/ns/user");
-    let userns =
-        File::open(&ns_path).map_err(|e| StartError::berth(format!("opening {ns_path}: {e}")))?;
+    File::open(&ns_path)
+        .map(OwnedFd::from)
+        .map_err(|e| StartError::berth(format!("opening {ns_path}: {e}")))
+}
+
+/// A new user namespace with these maps and no process in it, for idmapping the files
+/// of a container that is not running (`berth cp`). A child is cloned into it, holds it
+/// while the maps are written and the descriptor opened, and is reaped.
+///
+/// Same single-thread invariant as [`sys::clone_fork`].
+pub fn new_namespace(
+    uid: &[LinuxIdMapping],
+    gid: &[LinuxIdMapping],
+) -> Result<OwnedFd, StartError> {
+    let (r, w) = sys::pipe()?;
+    let pid = match sys::clone_fork(libc::CLONE_NEWUSER)? {
+        sys::Forked::Child => {
+            drop(w);
+            let mut b = [0u8; 1];
+            let _ = sys::read(r.as_raw_fd(), &mut b);
+            sys::exit_now(0)
+        }
+        sys::Forked::Parent(pid) => pid,
+    };
+    drop(r);
+    let ns = write_maps(pid, uid, gid).and_then(|()| namespace_of(pid));
+    drop(w);
+    let _ = sys::waitpid(pid, 0);
+    ns
+}
+
+/// The container's root as a detached mount, idmapped into the user namespace
+/// `userns`: an overlay over idmapped image layers, or an idmapped copy of a root
+/// directory. The setup process (or `cp`) attaches it with `move_mount`.
+pub fn root_mount(rootfs: &Rootfs, userns: &OwnedFd) -> Result<OwnedFd, StartError> {
     let unsupported = |what: &str, e: std::io::Error| {
         StartError::berth(format!(
             "{what}: {e}. A user namespace needs idmapped mounts, and overlay layers given \

@@ -14,7 +14,7 @@ mod device_filter;
 mod exec;
 pub mod fsat;
 mod identity;
-mod idmap;
+pub mod idmap;
 pub mod init;
 pub mod landlock;
 mod mounts;

@@ -123,7 +123,8 @@ pub fn spawn(launch: Launch<'_>) -> Result<Started, StartError> {
     }
     if let (Some((uid, gid)), Some(sock)) = (&userns, &root_parent) {
         let handed = idmap::write_maps(pid, uid, gid)
-            .and_then(|()| idmap::root_mount(&launch.rootfs, pid))
+            .and_then(|()| idmap::namespace_of(pid))
+            .and_then(|ns| idmap::root_mount(&launch.rootfs, &ns))
             .and_then(|mnt| {
                 sys::send_with_fd(sock.as_fd(), b"root", Some(mnt.as_fd()))
                     .map_err(|e| StartError::berth(format!("handing over the root: {e}")))
