@@ -37,6 +37,25 @@ c["root"] = {"path": rootfs, "readonly": True}
 json.dump(c, open(p, "w"), indent=2)
 PY
 
+# The same with a user namespace (ids 4000000-4065535): crun maps the rootfs as it is
+# (files show as nobody; `true` still runs), berth idmaps it.
+BUNDLE_NS=$W/bundle-userns
+rm -rf "$BUNDLE_NS"; cp -r "$BUNDLE" "$BUNDLE_NS"
+python3 - "$BUNDLE_NS/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["linux"]["namespaces"].append({"type": "user"})
+m = [{"containerID": 0, "hostID": 4000000, "size": 65536}]
+c["linux"]["uidMappings"] = m
+c["linux"]["gidMappings"] = m
+c["mounts"] = [x for x in c["mounts"] if x["type"] not in ("cgroup", "sysfs")] + [
+    {"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "ro"]}]
+json.dump(c, open(p, "w"), indent=2)
+PY
+echo "berth:4000000:655360" >"$W/subids"
+export BERTH_SUBUID=$W/subids BERTH_SUBGID=$W/subids
+
 export BERTH_ROOT=$W/state
 "$BERTH" run --rm --rootfs "$ROOTFS" true   # fail fast if berth cannot run here
 # The same rootfs as an image in the store: `run IMAGE` resolves the name, reads the
@@ -46,10 +65,12 @@ tar -C "$ROOTFS" -c . | "$BERTH" import - localhost/bench/busybox:latest >/dev/n
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/berth-runc.json" \
   -n berth "$BERTH run --rm --rootfs $ROOTFS true" \
   -n berth-image "$BERTH run --rm localhost/bench/busybox true" \
+  -n berth-userns "$BERTH run --rm --userns=auto --rootfs $ROOTFS true" \
   -n runc "runc run --bundle $BUNDLE bench-runc" >"$OUT/berth-runc.txt"
 unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' nounified \
   hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/crun.json" \
-  -n crun "crun run --bundle $BUNDLE bench-crun" >"$OUT/crun.txt"
+  -n crun "crun run --bundle $BUNDLE bench-crun" \
+  -n crun-userns "crun run --bundle $BUNDLE_NS bench-crun-ns" >"$OUT/crun.txt"
 
 # Monitor memory: NMEM detached sleepers, RSS and PSS of each monitor.
 ids=()
@@ -79,6 +100,13 @@ b = res["berth"]
 print(f"| tool | median ms | berth / tool |")
 print(f"|---|---:|---:|")
 for k in ("berth", "berth-image", "crun", "runc"):
+    print(f"| {k} | {res[k]:.1f} | {b / res[k]:.2f} |")
+print()
+print("With a user namespace:")
+print(f"| tool | median ms | berth-userns / tool |")
+print(f"|---|---:|---:|")
+b = res["berth-userns"]
+for k in ("berth-userns", "crun-userns", "berth"):
     print(f"| {k} | {res[k]:.1f} | {b / res[k]:.2f} |")
 print()
 print(open(f"{out}/monitor-mem.txt").read().strip())

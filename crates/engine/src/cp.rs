@@ -353,7 +353,11 @@ fn mount_stopped(
             };
             let userns = runtime::idmap::new_namespace(&maps(&ns.uid_map)?, &maps(&ns.gid_map)?)
                 .map_err(failed)?;
-            Some(runtime::idmap::root_mount(&rootfs, &userns).map_err(failed)?)
+            Some(
+                runtime::idmap::root_mount(&rootfs, &userns)
+                    .map_err(failed)?
+                    .mount,
+            )
         }
         None => None,
     };

@@ -94,10 +94,20 @@ pub fn new_namespace(
     ns
 }
 
+/// A root built by [`root_mount`].
+pub struct RootMount {
+    /// The mount to attach.
+    pub mount: OwnedFd,
+    /// The detached layer mounts under the overlay. Closing one dissolves its mount
+    /// tree, which waits for an RCU grace period (milliseconds on a busy VM): keep them
+    /// until the container has been released, then drop them off the critical path.
+    pub layers: Vec<OwnedFd>,
+}
+
 /// The container's root as a detached mount, idmapped into the user namespace
 /// `userns`: an overlay over idmapped image layers, or an idmapped copy of a root
 /// directory. The setup process (or `cp`) attaches it with `move_mount`.
-pub fn root_mount(rootfs: &Rootfs, userns: &OwnedFd) -> Result<OwnedFd, StartError> {
+pub fn root_mount(rootfs: &Rootfs, userns: &OwnedFd) -> Result<RootMount, StartError> {
     let unsupported = |what: &str, e: std::io::Error| {
         StartError::berth(format!(
             "{what}: {e}. A user namespace needs idmapped mounts, and overlay layers given \
@@ -132,9 +142,14 @@ pub fn root_mount(rootfs: &Rootfs, userns: &OwnedFd) -> Result<OwnedFd, StartErr
                     StartError::berth(format!("overlay {key} {}: {e}", dir.display()))
                 })?;
             }
-            sys::fs_mount(fs.as_fd()).map_err(|e| unsupported("creating the overlay root", e))
+            let mount = sys::fs_mount(fs.as_fd())
+                .map_err(|e| unsupported("creating the overlay root", e))?;
+            Ok(RootMount { mount, layers })
         }
-        Rootfs::Bind(dir) => idmapped(dir, true),
+        Rootfs::Bind(dir) => Ok(RootMount {
+            mount: idmapped(dir, true)?,
+            layers: Vec::new(),
+        }),
     }
 }
 

@@ -121,16 +121,19 @@ pub fn spawn(launch: Launch<'_>) -> Result<Started, StartError> {
             return Err(abort(StartError::berth(e.to_string())));
         }
     }
+    let mut built = None;
     if let (Some((uid, gid)), Some(sock)) = (&userns, &root_parent) {
         let handed = idmap::write_maps(pid, uid, gid)
             .and_then(|()| idmap::namespace_of(pid))
             .and_then(|ns| idmap::root_mount(&launch.rootfs, &ns))
-            .and_then(|mnt| {
-                sys::send_with_fd(sock.as_fd(), b"root", Some(mnt.as_fd()))
-                    .map_err(|e| StartError::berth(format!("handing over the root: {e}")))
+            .and_then(|root| {
+                sys::send_with_fd(sock.as_fd(), b"root", Some(root.mount.as_fd()))
+                    .map_err(|e| StartError::berth(format!("handing over the root: {e}")))?;
+                Ok(root)
             });
-        if let Err(e) = handed {
-            return Err(abort(e));
+        match handed {
+            Ok(root) => built = Some(root),
+            Err(e) => return Err(abort(e)),
         }
     }
     if let Err(e) = sys::write_all(go_w.as_raw_fd(), b"g") {
@@ -139,6 +142,7 @@ pub fn spawn(launch: Launch<'_>) -> Result<Started, StartError> {
         ))));
     }
     drop(go_w);
+    drop(built);
 
     let mut pty_master = None;
     if let Some(sock) = &pty_parent {
