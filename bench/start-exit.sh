@@ -62,15 +62,22 @@ export BERTH_ROOT=$W/state
 # image config and mounts the store's layer.
 tar -C "$ROOTFS" -c . | "$BERTH" import - localhost/bench/busybox:latest >/dev/null
 
-hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/berth-runc.json" \
-  -n berth "$BERTH run --rm --rootfs $ROOTFS true" \
-  -n berth-image "$BERTH run --rm localhost/bench/busybox true" \
-  -n berth-userns "$BERTH run --rm --userns=auto --rootfs $ROOTFS true" \
-  -n runc "runc run --bundle $BUNDLE bench-runc" >"$OUT/berth-runc.txt"
-unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' nounified \
-  hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/crun.json" \
-  -n crun "crun run --bundle $BUNDLE bench-crun" \
-  -n crun-userns "crun run --bundle $BUNDLE_NS bench-crun-ns" >"$OUT/crun.txt"
+# The machine's speed drifts (this VM's RCU grace periods, which every cgroup v1 attach
+# waits for, range from 3 to 20 ms over an afternoon), so the tools take turns: ROUNDS
+# rounds of RUNS/ROUNDS runs each, and the medians are over all rounds.
+ROUNDS=${ROUNDS:-4}
+PER=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
+for r in $(seq "$ROUNDS"); do
+  hyperfine -N --warmup "$WARMUP" --runs "$PER" --export-json "$OUT/berth-runc-$r.json" \
+    -n berth "$BERTH run --rm --rootfs $ROOTFS true" \
+    -n berth-image "$BERTH run --rm localhost/bench/busybox true" \
+    -n berth-userns "$BERTH run --rm --userns=auto --rootfs $ROOTFS true" \
+    -n runc "runc run --bundle $BUNDLE bench-runc" >"$OUT/berth-runc-$r.txt"
+  unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' nounified \
+    hyperfine -N --warmup "$WARMUP" --runs "$PER" --export-json "$OUT/crun-$r.json" \
+    -n crun "crun run --bundle $BUNDLE bench-crun" \
+    -n crun-userns "crun run --bundle $BUNDLE_NS bench-crun-ns" >"$OUT/crun-$r.txt"
+done
 
 # Monitor memory: NMEM detached sleepers, RSS and PSS of each monitor.
 ids=()
@@ -89,13 +96,15 @@ print(f"monitors={len(rss)} rss_avg_kib={sum(rss)/len(rss):.0f} pss_avg_kib={sum
 PY
 "$BERTH" rm -f "${ids[@]}" >/dev/null
 
-python3 - "$OUT" <<'PY'
-import json, sys
-out = sys.argv[1]
-res = {}
-for f in ("berth-runc.json", "crun.json"):
-    for r in json.load(open(f"{out}/{f}"))["results"]:
-        res[r["command"]] = r["median"] * 1000
+python3 - "$OUT" "$ROUNDS" <<'PY'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+times = {}
+for n in range(1, rounds + 1):
+    for f in (f"berth-runc-{n}.json", f"crun-{n}.json"):
+        for r in json.load(open(f"{out}/{f}"))["results"]:
+            times.setdefault(r["command"], []).extend(r["times"])
+res = {k: statistics.median(v) * 1000 for k, v in times.items()}
 b = res["berth"]
 print(f"| tool | median ms | berth / tool |")
 print(f"|---|---:|---:|")
