@@ -59,6 +59,11 @@ enum Command {
     /// Manage named volumes.
     #[command(subcommand)]
     Volume(commands::volume::VolumeCommand),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(commands::network::NetworkCommand),
+    /// List a container's published ports.
+    Port(commands::port::PortArgs),
     /// Copy files between a container and the host.
     Cp(commands::cp::CpArgs),
     /// Download an image from a registry.
@@ -139,6 +144,8 @@ fn dispatch(root: &engine::StateRoot, command: Command) -> engine::Result<i32> {
         Command::Inspect(a) => commands::inspect::run(root, a),
         Command::Wait(a) => commands::wait::run(root, a),
         Command::Volume(c) => commands::volume::run(root, c),
+        Command::Network(c) => commands::network::run(root, c),
+        Command::Port(a) => commands::port::run(root, a),
         Command::Cp(a) => commands::cp::run(root, a),
         Command::Pull(a) => image_cmd(commands::images::pull(root, a)),
         Command::Push(a) => image_cmd(commands::images::push(root, a)),

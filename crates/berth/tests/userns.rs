@@ -328,7 +328,11 @@ fn config_default_and_bad_input() {
     b.subids(2_100_000, 65536);
     let config = b.root().join("config");
     std::fs::create_dir_all(&config).unwrap();
-    std::fs::write(config.join("config.json"), r#"{"userns-remap": "default"}"#).unwrap();
+    std::fs::write(
+        config.join("config.json"),
+        r#"{"userns-remap": "default", "dns": ["127.0.0.1"]}"#,
+    )
+    .unwrap();
     let (code, out, err) = sh(&b, &[], "cat /proc/self/uid_map");
     assert_eq!(code, 0, "{err}");
     assert_eq!(map_line(&out), [0, 2_100_000, 65536]);
@@ -347,7 +351,7 @@ fn config_default_and_bad_input() {
         &b.rootfs(),
         "true",
     ]);
-    std::fs::remove_file(config.join("config.json")).unwrap();
+    std::fs::write(config.join("config.json"), testsupport::TEST_CONFIG).unwrap();
 
     let cases: [(&[&str], &str); 3] = [
         (&["--userns=private"], "use host"),

@@ -31,7 +31,8 @@ pub struct CreateOptions {
     pub user: Option<String>,
     pub hostname: Option<String>,
     pub domainname: Option<String>,
-    pub network: Option<String>,
+    /// `--network`, `-p`, `--dns`... (see netopts).
+    pub net: crate::netopts::NetOptions,
     pub memory: Option<String>,
     pub memory_swap: Option<String>,
     pub cpus: Option<String>,
@@ -107,6 +108,7 @@ fn root_source(
 }
 
 fn build_record(
+    root: &StateRoot,
     opts: &CreateOptions,
     source: &RootSource,
     id: &str,
@@ -144,20 +146,10 @@ fn build_record(
         );
     }
 
-    let network = opts.network.clone().unwrap_or_else(|| "none".into());
-    match network.as_str() {
-        "none" | "host" => {}
-        "bridge" | "default" => {
-            return Err(Error::invalid(format!(
-                "network {network:?} is not available yet: use --network none or --network host"
-            )))
-        }
-        other => {
-            return Err(Error::invalid(format!(
-                "network {other} not found: use --network none or --network host"
-            )))
-        }
-    }
+    let config = crate::config::current()?;
+    let net = crate::netopts::resolve(root, &opts.net)?;
+    crate::netopts::extra_hosts(&opts.net.add_hosts, Some("0.0.0.0"))?;
+    let network = net.network_mode.clone();
     let security = crate::security::resolve(&opts.security, network == "host")?;
     let seccomp_profile = security.seccomp_profile.clone();
     let userns_mode = security.userns.clone();
@@ -394,6 +386,12 @@ fn build_record(
             security_opt: opts.security.security_opt.clone(),
             sysctls,
             devices,
+            port_bindings: net.port_bindings.clone(),
+            publish_all_ports: opts.net.publish_all,
+            dns: or_config(&opts.net.dns, &config.dns),
+            dns_search: or_config(&opts.net.dns_search, &config.dns_search),
+            dns_options: or_config(&opts.net.dns_options, &config.dns_opts),
+            extra_hosts: opts.net.add_hosts.clone(),
             userns_mode: match userns_mode {
                 crate::userns::Mode::Host => String::new(),
                 crate::userns::Mode::Auto { .. } => "auto".into(),
@@ -406,6 +404,7 @@ fn build_record(
         resolv_conf_path: dir.join("resolv.conf").to_string_lossy().into_owned(),
         rootfs_layers: lowers,
         security: security.security,
+        networking_config: net.config,
     };
     if !record.config.working_dir.is_empty() && !record.config.working_dir.starts_with('/') {
         return Err(Error::invalid(format!(
@@ -447,6 +446,15 @@ fn check_ulimit(u: &crate::record::Ulimit) -> Result<()> {
     Ok(())
 }
 
+/// The flag's values, or the configured default when the flag was not given.
+fn or_config(given: &[String], configured: &[String]) -> Vec<String> {
+    if given.is_empty() {
+        configured.to_vec()
+    } else {
+        given.to_vec()
+    }
+}
+
 /// Creates a container record (state "created"). On any error nothing is left behind.
 pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Record> {
     // The shared store lock pins the image's layers until the record naming them exists.
@@ -469,7 +477,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Record> {
         };
         // Everything is validated against the final directory paths before the name is
         // taken, so bad input never reserves anything.
-        let (mut record, profile, userns) = build_record(opts, &source, &id, &name, &dir)?;
+        let (mut record, profile, userns) = build_record(root, opts, &source, &id, &name, &dir)?;
         if let crate::userns::Mode::Auto { user, size } = userns {
             let a = crate::userns::allocate(root, &user, size)?;
             record.security.user_namespace = Some(a.userns.clone());
@@ -731,6 +739,8 @@ fn reconcile(root: &StateRoot, record: Record) -> Result<(Record, State)> {
             root.cgroup_name(&record.id),
         );
         let _ = cg.destroy();
+        crate::netattach::detach(root, &record);
+        state.network_settings = Default::default();
         state.set_status(Status::Exited);
         state.exit_code = 137;
         state.error = "the container's monitor process died; the container was stopped".into();
@@ -746,6 +756,42 @@ fn reconcile(root: &StateRoot, record: Record) -> Result<(Record, State)> {
         }
     }
     Ok((record, state))
+}
+
+/// Drops the endpoints on `net` whose container is gone or no longer running (its
+/// monitor was killed): their addresses and links go with them.
+pub fn reap_network_endpoints(root: &StateRoot, net: &crate::networks::Network) {
+    for ep in crate::networks::endpoints(root, net) {
+        match load(root, &ep.container_id) {
+            // `load` reconciles a container whose monitor died, which detaches it.
+            Ok((_, state)) if state.running => {}
+            Ok((record, _)) => crate::netattach::detach(root, &record),
+            Err(_) => {
+                if let Ok(mut nl) = network::link::Netlink::open() {
+                    let _ = nl.del_link(&ep.host_link);
+                }
+                if let Ok(pool) = crate::networks::pool(root, net) {
+                    let _ = pool.release(&ep.container_id);
+                }
+                let _ =
+                    fs::remove_file(crate::networks::endpoint_path(root, net, &ep.container_id));
+            }
+        }
+    }
+}
+
+/// The ids of the networks any container (running or not) is configured to join.
+pub fn networks_in_use(root: &StateRoot) -> Result<std::collections::HashSet<String>> {
+    Ok(all_records(root)
+        .iter()
+        .flat_map(|r| {
+            r.networking_config
+                .endpoints_config
+                .values()
+                .map(|e| e.network_id.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect())
 }
 
 /// Removes temp directories of creates that died half-way, and names that point

@@ -12,6 +12,9 @@ pub enum Error {
     #[error("no such volume: {0}")]
     NoSuchVolume(String),
 
+    #[error("{0}")]
+    NoSuchNetwork(String),
+
     #[error("no such image: {0}")]
     NoSuchImage(String),
 

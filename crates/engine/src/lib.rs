@@ -3,6 +3,7 @@
 //! with state, locking, logs and volumes; it never parses command lines or prints.
 
 pub mod archives;
+pub mod config;
 pub mod containers;
 pub mod cp;
 pub mod error;
@@ -14,6 +15,10 @@ pub mod images;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
+pub mod netattach;
+pub mod netopts;
+pub mod netserve;
+pub mod networks;
 pub mod options;
 pub mod progress;
 pub mod pull;

@@ -47,6 +47,7 @@ pub fn serve(
         id: record.id.clone(),
         attached,
         notify: Some(notify),
+        services: Default::default(),
     };
     m.run(record, lock)
 }
@@ -63,6 +64,8 @@ struct Monitor {
     id: String,
     attached: bool,
     notify: Option<OwnedFd>,
+    /// Published ports and DNS, served while the container runs.
+    services: crate::netserve::Services,
 }
 
 /// Where the container's output comes from.
@@ -74,6 +77,13 @@ enum Output {
     Pty {
         master: Option<OwnedFd>,
     },
+}
+
+/// The network side of a running container: its NetworkSettings and the services
+/// (port proxy, DNS) the monitor serves for it.
+struct Networking {
+    settings: crate::record::NetworkSettings,
+    services: crate::netserve::Services,
 }
 
 impl Monitor {
@@ -111,12 +121,12 @@ impl Monitor {
 
         let started = self.start(&record, &dir, &cgroup);
         let mut state = State::load(&self.root, &self.id).unwrap_or_else(|_| State::new());
-        let (pid, output) = match started {
-            Ok((pid, output, warnings)) => {
+        let (pid, output, mut networking) = match started {
+            Ok((pid, output, warnings, networking)) => {
                 for w in warnings {
                     self.send(&format!("warning {w}"), None);
                 }
-                (pid, output)
+                (pid, output, networking)
             }
             Err(e) => {
                 state.error = e.to_string();
@@ -143,6 +153,8 @@ impl Monitor {
         state.error.clear();
         state.started_at = time::now_rfc3339();
         state.finished_at = crate::record::ZERO_TIME.into();
+        state.network_settings = std::mem::take(&mut networking.settings);
+        self.services = std::mem::take(&mut networking.services);
         let mut checker = Checker::new(
             &record,
             dir.clone(),
@@ -156,6 +168,7 @@ impl Monitor {
             let _ = sys::kill(pid, libc::SIGKILL);
             let _ = sys::waitpid(pid, 0);
             let _ = cgroup.destroy();
+            crate::netattach::detach(&self.root, &record);
             self.send(&format!("error 125 {e}"), None);
             return 0;
         }
@@ -178,6 +191,9 @@ impl Monitor {
             record.config.open_stdin,
             checker.as_mut(),
         );
+        self.services = Default::default();
+        drop(networking);
+        crate::netattach::detach(&self.root, &record);
         // No probe may outlive the container, nor hold its cgroup.
         if let Some(c) = &mut checker {
             c.stop();
@@ -204,6 +220,7 @@ impl Monitor {
         state.exit_code = exit_code;
         state.oom_killed = oom;
         state.pid = 0;
+        state.network_settings = Default::default();
         state.finished_at = time::now_rfc3339();
         if let Some(c) = &checker {
             state.health = Some(c.health().clone());
@@ -222,7 +239,7 @@ impl Monitor {
         record: &Record,
         dir: &Path,
         cgroup: &Cgroup,
-    ) -> crate::error::Result<(i32, Output, Vec<String>)> {
+    ) -> crate::error::Result<(i32, Output, Vec<String>, Networking)> {
         let console = if record.config.tty && self.attached {
             sys::get_winsize(sys::borrow(0))
                 .ok()
@@ -279,6 +296,23 @@ impl Monitor {
                 Some((out_r, err_r)),
             )
         };
+        // Published ports are bound before anything starts: a taken port is a failed
+        // start with nothing to undo.
+        let bound = crate::netserve::bind_ports(record)?;
+        let mut attached: Option<crate::netattach::Attached> = None;
+        let root = self.root.clone();
+        let attach = |pid: i32| -> Result<(), String> {
+            let a = crate::netattach::attach(&root, record, pid).map_err(|e| e.to_string())?;
+            let gateway = a.networks.values().next().map(|e| e.gateway.clone());
+            if let Err(e) =
+                crate::etc_files::rewrite_hosts(dir, record, a.first_ip, gateway.as_deref())
+            {
+                crate::netattach::detach(&root, record);
+                return Err(e.to_string());
+            }
+            attached = Some(a);
+            Ok(())
+        };
         let started = runtime::spawn(runtime::Launch {
             spec: &oci,
             rootfs,
@@ -288,7 +322,27 @@ impl Monitor {
             init: record.host_config.init,
             volume_seeds,
             confine,
-        })?;
+            before_release: Some(runtime::Hook(Box::new(attach))),
+        });
+        let started = match started {
+            Ok(s) => s,
+            Err(e) => {
+                if attached.is_some() {
+                    crate::netattach::detach(&self.root, record);
+                }
+                return Err(e.into());
+            }
+        };
+        let mut attached = attached.unwrap_or_default();
+        let (services, ports) =
+            crate::netserve::Services::new(&self.root, record, bound, &mut attached);
+        let networking = Networking {
+            settings: crate::record::NetworkSettings {
+                networks: std::mem::take(&mut attached.networks),
+                ports,
+            },
+            services,
+        };
         let output = match pipes {
             Some((out, err)) => Output::Pipes {
                 out: Some(out),
@@ -298,7 +352,7 @@ impl Monitor {
                 master: started.pty_master,
             },
         };
-        Ok((started.pid, output, started.warnings))
+        Ok((started.pid, output, started.warnings, networking))
     }
 
     /// Copies output and runs health probes until the container exits and its output is
@@ -361,6 +415,9 @@ impl Monitor {
                 fds.push(pfd(fd));
                 fds.len() - 1
             });
+            if status.is_none() {
+                self.services.fill_poll(&mut fds);
+            }
             if status.is_some() && a.is_none() && b.is_none() {
                 break;
             }
@@ -374,6 +431,10 @@ impl Monitor {
                 }
                 None => -1,
             };
+            if let Some(wait) = self.services.wait_time(Instant::now()) {
+                let ms = wait.as_millis().min(i32::MAX as u128 - 1) as i32 + 1;
+                timeout = if timeout < 0 { ms } else { timeout.min(ms) };
+            }
             if let Some(wait) = checker.as_ref().and_then(|c| c.wait_time(Instant::now())) {
                 let ms = wait.as_millis().min(i32::MAX as u128 - 1) as i32 + 1;
                 timeout = if timeout < 0 { ms } else { timeout.min(ms) };
@@ -389,6 +450,9 @@ impl Monitor {
                 continue;
             }
             let ready = |i: Option<usize>| i.is_some_and(|i| fds[i].revents != 0);
+            if status.is_none() {
+                self.services.after_poll(&fds, Instant::now());
+            }
 
             if ready(Some(0)) {
                 while let Ok(Some(_)) = sys::read_signalfd(sfd.as_fd()) {}

@@ -106,6 +106,21 @@ pub struct HostConfig {
     /// `--userns`: "" (the host's) or `auto`.
     #[serde(default)]
     pub userns_mode: String,
+    /// `-p`: "80/tcp" -> host addresses as asked (HostPort "" = ephemeral).
+    #[serde(default)]
+    pub port_bindings: BTreeMap<String, Vec<PortBinding>>,
+    /// `-P`: publish every exposed port on an ephemeral host port.
+    #[serde(default)]
+    pub publish_all_ports: bool,
+    #[serde(default)]
+    pub dns: Vec<String>,
+    #[serde(default)]
+    pub dns_search: Vec<String>,
+    #[serde(default)]
+    pub dns_options: Vec<String>,
+    /// `--add-host NAME:IP` (IP may be `host-gateway`).
+    #[serde(default)]
+    pub extra_hosts: Vec<String>,
 }
 
 /// One `--device HOST[:CONTAINER[:PERMS]]`, as Docker records it.
@@ -147,6 +162,66 @@ pub struct Record {
     /// The effective security settings (berth's; Docker spreads them over HostConfig).
     #[serde(default)]
     pub security: crate::security::Security,
+    /// The networks to join at start, keyed by network name (Docker's shape).
+    #[serde(default)]
+    pub networking_config: NetworkingConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkingConfig {
+    pub endpoints_config: BTreeMap<String, EndpointConfig>,
+}
+
+/// How a container joins one network, as asked at create (or `network connect`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct EndpointConfig {
+    #[serde(rename = "NetworkID")]
+    pub network_id: String,
+    pub aliases: Vec<String>,
+    /// `--ip`: the address asked for.
+    #[serde(
+        rename = "IPv4Address",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ipv4_address: Option<std::net::Ipv4Addr>,
+}
+
+/// One published port: Docker's `{"HostIp": "127.0.0.1", "HostPort": "8080"}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct PortBinding {
+    pub host_ip: String,
+    pub host_port: String,
+}
+
+/// Where a running container is attached (Docker's NetworkSettings).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkSettings {
+    pub networks: BTreeMap<String, AttachedEndpoint>,
+    /// "80/tcp" -> the host addresses really bound.
+    pub ports: BTreeMap<String, Vec<PortBinding>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttachedEndpoint {
+    #[serde(rename = "NetworkID")]
+    pub network_id: String,
+    #[serde(rename = "EndpointID")]
+    pub endpoint_id: String,
+    pub gateway: String,
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    pub ip_prefix_len: u8,
+    pub mac_address: String,
+    pub aliases: Vec<String>,
+    #[serde(rename = "DNSNames")]
+    pub dns_names: Vec<String>,
 }
 
 impl Record {
@@ -212,6 +287,9 @@ pub struct State {
     pub monitor_start: u64,
     #[serde(default)]
     pub pid_start: u64,
+    /// Addresses and ports of the current run (empty when not running).
+    #[serde(default)]
+    pub network_settings: NetworkSettings,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]

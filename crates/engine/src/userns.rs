@@ -104,28 +104,11 @@ pub fn parse_mode(opt: Option<&str>) -> Result<Mode> {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct Config {
-    #[serde(rename = "userns-remap", default)]
-    userns_remap: String,
-}
-
 /// The default from `CONFIG_DIR/config.json`: `{"userns-remap": "default"}` (user
 /// `berth`) or `{"userns-remap": "NAME"}` gives every container without `--userns` a
 /// private range, as Docker's daemon option does. No file, or an empty value: host.
 pub fn config_default(config_dir: &Path) -> Result<Mode> {
-    let path = config_dir.join("config.json");
-    let text = match std::fs::read(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Mode::Host),
-        Err(e) => return Err(Error::invalid(format!("reading {}: {e}", path.display()))),
-    };
-    let config: Config = serde_json::from_slice(&text).map_err(|e| {
-        Error::invalid(format!(
-            "{}: {e} (expected a JSON object such as {{\"userns-remap\": \"default\"}})",
-            path.display()
-        ))
-    })?;
+    let config = crate::config::load(config_dir)?;
     Ok(match config.userns_remap.as_str() {
         "" => Mode::Host,
         "default" => Mode::Auto {

@@ -88,6 +88,18 @@ pub struct Launch<'a> {
     /// inside the rootfs, volume directory on the host).
     pub volume_seeds: Vec<(PathBuf, PathBuf)>,
     pub confine: Confinement,
+    /// Runs in the parent with the container's pid once its namespaces exist (and its
+    /// user namespace is mapped), before it is released: the caller's network setup.
+    pub before_release: Option<Hook<'a>>,
+}
+
+/// A callback for [`Launch::before_release`]; its error aborts the start.
+pub struct Hook<'a>(pub Box<dyn FnMut(libc::pid_t) -> Result<(), String> + 'a>);
+
+impl std::fmt::Debug for Hook<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hook")
+    }
 }
 
 /// A started container.

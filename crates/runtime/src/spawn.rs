@@ -36,7 +36,8 @@ fn clone_flags(launch: &Launch<'_>) -> libc::c_int {
 
 /// Starts the container described by `launch`. Returns once the workload has been
 /// exec'd (or the init has started it), or with the reason it could not be.
-pub fn spawn(launch: Launch<'_>) -> Result<Started, StartError> {
+pub fn spawn(mut launch: Launch<'_>) -> Result<Started, StartError> {
+    let mut before_release = launch.before_release.take();
     let flags = clone_flags(&launch);
     let userns = idmap::requested(launch.spec);
     let mut warnings = match launch.cgroup {
@@ -134,6 +135,11 @@ pub fn spawn(launch: Launch<'_>) -> Result<Started, StartError> {
         match handed {
             Ok(root) => built = Some(root),
             Err(e) => return Err(abort(e)),
+        }
+    }
+    if let Some(hook) = before_release.as_mut() {
+        if let Err(e) = (hook.0)(pid) {
+            return Err(abort(StartError::berth(e)));
         }
     }
     if let Err(e) = sys::write_all(go_w.as_raw_fd(), b"g") {

@@ -614,6 +614,28 @@ static int do_connect_tcp(int argc, char **argv)
 	return check(connect(fd, (struct sockaddr *)&sa, sizeof sa));
 }
 
+/* A UDP echo server on PORT (all addresses), for published-port tests: each datagram
+ * is sent back prefixed with "echo:". Runs until killed. */
+static int do_udp_echo(int argc, char **argv)
+{
+	if (argc < 3)
+		return usage("PORT");
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[2])) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return denied(errno);
+	char buf[2048];
+	for (;;) {
+		struct sockaddr_in from;
+		socklen_t len = sizeof from;
+		ssize_t n = recvfrom(fd, buf + 5, sizeof buf - 5, 0, (struct sockaddr *)&from, &len);
+		if (n < 0)
+			continue;
+		memcpy(buf, "echo:", 5);
+		sendto(fd, buf, n + 5, 0, (struct sockaddr *)&from, len);
+	}
+}
+
 /* ----------------------------------------------------------------- host */
 
 static int do_sethostname(int argc, char **argv)
@@ -968,6 +990,8 @@ int main(int argc, char **argv)
 		return do_bind_tcp(argc, argv);
 	if (!strcmp(a, "connect_tcp"))
 		return do_connect_tcp(argc, argv);
+	if (!strcmp(a, "udp_echo"))
+		return do_udp_echo(argc, argv);
 	if (!strcmp(a, "sethostname"))
 		return do_sethostname(argc, argv);
 	if (!strcmp(a, "settime"))

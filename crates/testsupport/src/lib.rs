@@ -78,6 +78,9 @@ fn build_busybox(dir: &Path) {
     fs::write(dir.join("data/seed.txt"), "seeded\n").expect("seed");
 }
 
+/// The berth configuration of every test root (see [`Berth::new`]).
+pub const TEST_CONFIG: &str = r#"{"dns": ["127.0.0.1"]}"#;
+
 /// A private berth state root and a way to run berth against it.
 pub struct Berth {
     bin: PathBuf,
@@ -97,6 +100,11 @@ impl Berth {
         let tag = engine::StateRoot::open(root.path())
             .expect("state root")
             .tag();
+        // Containers never ask the host's resolvers (tests reach only loopback and
+        // their own namespaces): the default DNS server is loopback, where nothing
+        // answers, so a lookup of an outside name fails at once.
+        fs::create_dir_all(root.path().join("config")).expect("config dir");
+        fs::write(root.path().join("config/config.json"), TEST_CONFIG).expect("config.json");
         Berth {
             bin: PathBuf::from(bin),
             root,
@@ -280,6 +288,35 @@ impl Berth {
         leaks
     }
 
+    /// Network leftovers of this root: veths of its containers, bridges of networks it
+    /// had, its nftables table.
+    pub fn network_leaks(&self, bridges: &[String]) -> Vec<String> {
+        let mut leaks = Vec::new();
+        let ids: Vec<String> = self.ids.borrow().iter().cloned().collect();
+        for e in fs::read_dir("/sys/class/net")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if bridges.contains(&n)
+                || ids
+                    .iter()
+                    .any(|id| n.starts_with(&format!("vb{}", &id[..10])))
+            {
+                leaks.push(format!("link: {n}"));
+            }
+        }
+        let table = format!("berth-{}", self.tag);
+        let tables = Command::new("nft").args(["list", "tables"]).output();
+        if let Ok(out) = tables {
+            if String::from_utf8_lossy(&out.stdout).contains(&table) {
+                leaks.push(format!("nftables table inet {table}"));
+            }
+        }
+        leaks
+    }
+
     /// Asserts that nothing of this root is left once every container is gone.
     pub fn assert_no_leaks(&self) {
         let ok = self.eventually(5, || self.leaks().is_empty());
@@ -296,6 +333,22 @@ impl Berth {
             }
         }
         self.assert_no_leaks();
+        let bridges = self.remove_networks();
+        let ok = self.eventually(5, || self.network_leaks(&bridges).is_empty());
+        assert!(ok, "leaked: {:#?}", self.network_leaks(&bridges));
+    }
+
+    /// Removes every network of this root (the default one too) and its firewall table;
+    /// returns the bridges they had.
+    pub fn remove_networks(&self) -> Vec<String> {
+        let Ok(root) = engine::StateRoot::open(self.root.path()) else {
+            return Vec::new();
+        };
+        let bridges = engine::networks::bridges(&root);
+        if root.dir().join("networks").exists() {
+            let _ = engine::networks::remove_all(&root);
+        }
+        bridges
     }
 }
 
@@ -307,6 +360,7 @@ impl Drop for Berth {
             for id in ids {
                 let _ = self.cmd().args(["rm", "-f", &id]).output();
             }
+            self.remove_networks();
             return;
         }
         self.cleanup();

@@ -45,6 +45,20 @@ pub fn container_json(root: &StateRoot, id: &str) -> engine::Result<Value> {
             serde_json::to_value(&state).map_err(|e| engine::Error::invalid(e.to_string()))?,
         );
         o.insert("Mounts".into(), Value::Array(mounts));
+        // Docker's NetworkSettings: where the container is attached now (its state),
+        // with the first network's address at the top level as Docker still shows it.
+        let ns = &state.network_settings;
+        let mut settings = serde_json::to_value(ns).unwrap_or(Value::Null);
+        if let (Some(obj), Some(first)) = (settings.as_object_mut(), ns.networks.values().next()) {
+            obj.insert("IPAddress".into(), json!(first.ip_address));
+            obj.insert("Gateway".into(), json!(first.gateway));
+            obj.insert("MacAddress".into(), json!(first.mac_address));
+            obj.insert("IPPrefixLen".into(), json!(first.ip_prefix_len));
+        }
+        if let Some(st) = o.get_mut("State").and_then(Value::as_object_mut) {
+            st.remove("NetworkSettings");
+        }
+        o.insert("NetworkSettings".into(), settings);
         o.insert("RestartCount".into(), json!(0));
         o.insert("Driver".into(), json!("overlay"));
         o.insert("Platform".into(), json!("linux"));

@@ -7,6 +7,8 @@ pub mod images;
 pub mod inspect;
 pub mod kill;
 pub mod logs;
+pub mod network;
+pub mod port;
 pub mod ps;
 pub mod rm;
 pub mod run;

@@ -131,11 +131,11 @@ fn row(record: &Record, state: &State, no_trunc: bool) -> Value {
         "RunningFor": format!("{} ago", time::human_duration(time::since(&record.created))),
         "Status": status_text(state),
         "State": state.status.as_str(),
-        "Ports": "",
+        "Ports": ports_text(state),
         "Names": record.short_name(),
         "Labels": labels.join(","),
         "Mounts": mounts.join(","),
-        "Networks": if record.host_config.network_mode == "none" { String::new() } else { record.host_config.network_mode.clone() },
+        "Networks": if record.networking_config.endpoints_config.is_empty() { record.host_config.network_mode.clone() } else { record.networking_config.endpoints_config.keys().cloned().collect::<Vec<_>>().join(",") },
         "LocalVolumes": volumes.to_string(),
         "Size": "",
     })
@@ -222,4 +222,20 @@ pub fn run(root: &StateRoot, args: PsArgs) -> engine::Result<i32> {
         .map_err(engine::Error::invalid)?;
     print!("{out}");
     Ok(0)
+}
+
+/// Docker's PORTS column: `127.0.0.1:8080->80/tcp, 0.0.0.0:32768->53/udp`.
+fn ports_text(state: &engine::record::State) -> String {
+    let mut v = Vec::new();
+    for (key, list) in &state.network_settings.ports {
+        for b in list {
+            let ip = if b.host_ip.contains(':') {
+                format!("[{}]", b.host_ip)
+            } else {
+                b.host_ip.clone()
+            };
+            v.push(format!("{ip}:{}->{key}", b.host_port));
+        }
+    }
+    v.join(", ")
 }

@@ -53,9 +53,34 @@ pub struct RunArgs {
     /// Container NIS domain name.
     #[arg(long)]
     domainname: Option<String>,
-    /// Network mode: none or host.
+    /// Connect to a network: bridge (the default), host, none, or a network's name or
+    /// id; repeatable.
     #[arg(long = "network", alias = "net")]
-    network: Option<String>,
+    network: Vec<String>,
+    /// Add a network-scoped alias (user-defined networks).
+    #[arg(long = "network-alias", alias = "net-alias")]
+    network_alias: Vec<String>,
+    /// IPv4 address on the (first) network, e.g. 10.50.0.10.
+    #[arg(long)]
+    ip: Option<String>,
+    /// Publish a port: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp], ranges allowed.
+    #[arg(short = 'p', long = "publish")]
+    publish: Vec<String>,
+    /// Publish every exposed port on an ephemeral host port.
+    #[arg(short = 'P', long = "publish-all")]
+    publish_all: bool,
+    /// DNS server (repeatable).
+    #[arg(long)]
+    dns: Vec<String>,
+    /// DNS search domain (repeatable).
+    #[arg(long = "dns-search")]
+    dns_search: Vec<String>,
+    /// DNS resolver option (repeatable).
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    dns_option: Vec<String>,
+    /// Add a host to /etc/hosts: NAME:IP (IP may be host-gateway).
+    #[arg(long = "add-host")]
+    add_host: Vec<String>,
     /// Memory limit (e.g. 64m).
     #[arg(short = 'm', long)]
     memory: Option<String>,
@@ -206,7 +231,17 @@ impl RunArgs {
             user: self.user.clone(),
             hostname: self.hostname.clone(),
             domainname: self.domainname.clone(),
-            network: self.network.clone(),
+            net: engine::netopts::NetOptions {
+                networks: self.network.clone(),
+                aliases: self.network_alias.clone(),
+                ip: self.ip.clone(),
+                publish: self.publish.clone(),
+                publish_all: self.publish_all,
+                dns: self.dns.clone(),
+                dns_search: self.dns_search.clone(),
+                dns_options: self.dns_option.clone(),
+                add_hosts: self.add_host.clone(),
+            },
             memory: self.memory.clone(),
             memory_swap: self.memory_swap.clone(),
             cpus: self.cpus.clone(),

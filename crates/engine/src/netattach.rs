@@ -1,0 +1,265 @@
+//! Attaching a starting container to its networks and detaching it again. Runs in the
+//! container's monitor between clone and release (so the workload starts with its
+//! network ready): for each network, an address from the pool, a veth pair whose
+//! container end is created directly in the container's namespace as `ethN`, the host
+//! end enslaved to the bridge, address, MAC and default route set inside, and an
+//! endpoint file that name resolution reads.
+//!
+//! Detaching is idempotent and never stops at the first failure: it runs on stop, on
+//! a failed start, and from `reconcile` after a monitor died, so a killed monitor leaks
+//! nothing once the next berth command looks at the container.
+
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::fd::{AsFd, OwnedFd};
+
+use network::link::{in_netns, mac_for, Netlink};
+
+use crate::error::{Error, Result};
+use crate::networks::{self, Endpoint, Network};
+use crate::record::{AttachedEndpoint, Record};
+use crate::state_root::{write_json, StateRoot};
+
+/// The address the embedded DNS server answers on inside a container, as Docker's.
+pub const DNS_ADDR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
+
+/// What attaching produced.
+#[derive(Default)]
+pub struct Attached {
+    /// Network name -> endpoint, for the container's state.
+    pub networks: std::collections::BTreeMap<String, AttachedEndpoint>,
+    /// The container's address on its first network (published ports go there).
+    pub first_ip: Option<Ipv4Addr>,
+    /// UDP and TCP sockets bound at 127.0.0.11:53 inside the container (user-defined
+    /// networks only), for the monitor's DNS server.
+    pub dns: Option<(OwnedFd, OwnedFd)>,
+    /// The networks the container is on, for the DNS server's lookups.
+    pub nets: Vec<Network>,
+}
+
+/// The host end of the veth of network number `i` of container `id` (≤ 15 bytes).
+pub fn host_link(id: &str, i: usize) -> String {
+    format!("vb{}{i}", &id[..10.min(id.len())])
+}
+
+fn nl_err(what: String) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| Error::invalid(format!("{what}: {e}"))
+}
+
+/// The networks of `record`, in attach order.
+fn networks_of(root: &StateRoot, record: &Record) -> Result<Vec<(String, Network)>> {
+    record
+        .networking_config
+        .endpoints_config
+        .iter()
+        .map(|(name, ep)| {
+            let net = networks::find(root, &ep.network_id).map_err(|_| {
+                Error::invalid(format!(
+                    "network {name} of container {} no longer exists: remove the container, or recreate the network and connect it again",
+                    record.short_name()
+                ))
+            })?;
+            Ok((name.clone(), net))
+        })
+        .collect()
+}
+
+/// Attaches the container whose setup process is `pid`. On error, undoes what it did.
+pub fn attach(root: &StateRoot, record: &Record, pid: i32) -> Result<Attached> {
+    let mut out = Attached::default();
+    let result = attach_inner(root, record, pid, &mut out);
+    if let Err(e) = result {
+        detach(root, record);
+        return Err(e);
+    }
+    Ok(out)
+}
+
+fn attach_inner(root: &StateRoot, record: &Record, pid: i32, out: &mut Attached) -> Result<()> {
+    let nets = networks_of(root, record)?;
+    if nets.is_empty() {
+        return Ok(());
+    }
+    let ns_path = format!("/proc/{pid}/ns/net");
+    let netns = File::open(&ns_path).map_err(nl_err(format!("opening {ns_path}")))?;
+    let mut nl = Netlink::open().map_err(nl_err("opening netlink".into()))?;
+    let mut have_route = false;
+    for (i, (name, net)) in nets.iter().enumerate() {
+        let ep = &record.networking_config.endpoints_config[name];
+        let subnet = net.subnet()?;
+        let gateway = net.gateway()?;
+        let ip = networks::pool(root, net)?
+            .allocate(&record.id, ep.ipv4_address)
+            .map_err(Error::invalid)?;
+        let host = host_link(&record.id, i);
+        let peer = format!("eth{i}");
+        let bridge = net.bridge();
+        let bridge_idx = nl
+            .link_index(&bridge)
+            .map_err(nl_err(format!("looking up bridge {bridge}")))?
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "the bridge {bridge} of network {name} is missing: remove and recreate the network"
+                ))
+            })?;
+        let mtu = nl.mtu(&bridge).ok().flatten();
+        nl.add_veth(&host, &peer, netns.as_fd(), mtu)
+            .map_err(nl_err(format!("creating veth {host} for network {name}")))?;
+        let idx = nl
+            .link_index(&host)
+            .map_err(nl_err(format!("looking up {host}")))?
+            .ok_or_else(|| Error::invalid(format!("veth {host} vanished")))?;
+        nl.set_master(idx, bridge_idx)
+            .map_err(nl_err(format!("adding {host} to {bridge}")))?;
+        nl.set_up(idx)
+            .map_err(nl_err(format!("bringing {host} up")))?;
+        let mac = mac_for(ip);
+        let route = !net.internal && !have_route;
+        in_netns(netns.as_fd(), || -> std::io::Result<()> {
+            let mut inner = Netlink::open()?;
+            let idx = inner.link_index(&peer)?.ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotFound, format!("{peer} not found"))
+            })?;
+            inner.set_mac(idx, mac)?;
+            inner.add_address(idx, IpAddr::V4(ip), subnet.prefix)?;
+            inner.set_up(idx)?;
+            if route {
+                inner.add_default_route(IpAddr::V4(gateway))?;
+            }
+            Ok(())
+        })
+        .map_err(nl_err(format!(
+            "entering the container's network namespace ({ns_path})"
+        )))?
+        .map_err(nl_err(format!(
+            "configuring {peer} ({ip}) in the container"
+        )))?;
+        have_route |= route;
+        let mac_text = mac
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        let short = &record.id[..12.min(record.id.len())];
+        let mut dns_names = vec![record.short_name().to_string()];
+        dns_names.extend(ep.aliases.iter().cloned());
+        dns_names.push(short.to_string());
+        write_json(
+            &networks::endpoint_path(root, net, &record.id),
+            &Endpoint {
+                container_id: record.id.clone(),
+                name: record.short_name().to_string(),
+                aliases: ep.aliases.clone(),
+                ipv4_address: ip,
+                mac_address: mac_text.clone(),
+                host_link: host.clone(),
+            },
+        )?;
+        out.networks.insert(
+            name.clone(),
+            AttachedEndpoint {
+                network_id: net.id.clone(),
+                endpoint_id: format!(
+                    "{}{}",
+                    &net.id[..32.min(net.id.len())],
+                    &record.id[..32.min(record.id.len())]
+                ),
+                gateway: if net.internal {
+                    String::new()
+                } else {
+                    gateway.to_string()
+                },
+                ip_address: ip.to_string(),
+                ip_prefix_len: subnet.prefix,
+                mac_address: mac_text,
+                aliases: ep.aliases.clone(),
+                dns_names: if net.is_predefined() {
+                    Vec::new()
+                } else {
+                    dns_names
+                },
+            },
+        );
+        out.first_ip.get_or_insert(ip);
+    }
+    if nets.iter().any(|(_, n)| !n.is_predefined()) {
+        let socks = in_netns(netns.as_fd(), || -> std::io::Result<(OwnedFd, OwnedFd)> {
+            // 127.0.0.11 exists once loopback is up (the setup process would bring it
+            // up later; binding needs it now).
+            let mut inner = Netlink::open()?;
+            if let Some(lo) = inner.link_index("lo")? {
+                inner.set_up(lo)?;
+            }
+            network::dns::bind(SocketAddr::new(IpAddr::V4(DNS_ADDR), 53))
+        })
+        .map_err(nl_err("entering the container's network namespace".into()))?
+        .map_err(nl_err(format!("binding the DNS server at {DNS_ADDR}:53")))?;
+        out.dns = Some(socks);
+    }
+    out.nets = nets.into_iter().map(|(_, n)| n).collect();
+    Ok(())
+}
+
+/// Undoes [`attach`]: host veth ends, addresses, endpoint files. Never fails; what it
+/// could not undo is reported by the next `network rm` (which sweeps again).
+pub fn detach(root: &StateRoot, record: &Record) {
+    let mut nl = Netlink::open().ok();
+    for (i, ep) in record
+        .networking_config
+        .endpoints_config
+        .values()
+        .enumerate()
+    {
+        if let Some(nl) = nl.as_mut() {
+            let _ = nl.del_link(&host_link(&record.id, i));
+        }
+        if let Ok(net) = networks::find(root, &ep.network_id) {
+            if let Ok(pool) = networks::pool(root, &net) {
+                let _ = pool.release(&record.id);
+            }
+            let _ = std::fs::remove_file(networks::endpoint_path(root, &net, &record.id));
+        }
+    }
+}
+
+/// The lines of /etc/hosts for a container with these addresses (Docker's: one line
+/// with the first address and the hostname), plus `--add-host` entries.
+pub fn hosts_file(
+    base: &str,
+    hostname: &str,
+    ip: Option<Ipv4Addr>,
+    extra: &[(String, String)],
+) -> String {
+    let mut s = base.to_string();
+    for (name, addr) in extra {
+        s.push_str(&format!("{addr}\t{name}\n"));
+    }
+    if let Some(ip) = ip {
+        s.push_str(&format!("{ip}\t{hostname}\n"));
+    }
+    s
+}
+
+/// Answers the monitor's DNS server from the endpoint files of the container's
+/// networks: container names, aliases and id prefixes (≥ 12 characters, as Docker).
+pub struct EndpointNames {
+    pub root: StateRoot,
+    pub nets: Vec<Network>,
+}
+
+impl network::dns::Names for EndpointNames {
+    fn lookup(&self, name: &str) -> Option<Vec<IpAddr>> {
+        let mut ips = Vec::new();
+        for net in self.nets.iter().filter(|n| !n.is_predefined()) {
+            for ep in networks::endpoints(&self.root, net) {
+                let hit = ep.name.eq_ignore_ascii_case(name)
+                    || ep.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+                    || (name.len() >= 12 && ep.container_id.starts_with(name));
+                if hit && !ips.contains(&IpAddr::V4(ep.ipv4_address)) {
+                    ips.push(IpAddr::V4(ep.ipv4_address));
+                }
+            }
+        }
+        (!ips.is_empty()).then_some(ips)
+    }
+}
