@@ -144,7 +144,7 @@ fn dispatch(root: &engine::StateRoot, command: Command) -> engine::Result<i32> {
         Command::Inspect(a) => commands::inspect::run(root, a),
         Command::Wait(a) => commands::wait::run(root, a),
         Command::Volume(c) => commands::volume::run(root, c),
-        Command::Network(c) => commands::network::run(root, c),
+        Command::Network(c) => image_cmd(commands::network::run(root, c)),
         Command::Port(a) => commands::port::run(root, a),
         Command::Cp(a) => commands::cp::run(root, a),
         Command::Pull(a) => image_cmd(commands::images::pull(root, a)),

@@ -439,9 +439,10 @@ fn published_ports_bind_exactly_what_is_given() {
 fn removal_and_a_killed_monitor_leave_no_links_or_addresses() {
     let b = berth();
     b.ok(&["network", "create", "--subnet", "10.231.10.0/24", "tidy"]);
+    let net_id = b.ok(&["network", "inspect", "-f", "{{.Id}}", "tidy"]);
     let id = b.detached(&["--network", "tidy", "--name", "t1"], &["sleep", "60"]);
     let ip = ip_on(&b, "t1", "tidy");
-    let veth = format!("vb{}0", &id[..10]);
+    let veth = format!("vb{}{}", &id[..7], &net_id[..4]);
     assert!(link_exists(&veth));
     b.ok(&["rm", "-f", "t1"]);
     assert!(!link_exists(&veth));
@@ -450,7 +451,7 @@ fn removal_and_a_killed_monitor_leave_no_links_or_addresses() {
         &["--network", "tidy", "--ip", &ip, "--name", "t2"],
         &["sleep", "60"],
     );
-    let veth = format!("vb{}0", &id[..10]);
+    let veth = format!("vb{}{}", &id[..7], &net_id[..4]);
     // Kill its monitor: the next berth command cleans up after it.
     let monitor =
         std::fs::read_to_string(b.root().join("containers").join(&id).join("state.json")).unwrap();
@@ -653,4 +654,92 @@ fn outside_names_are_forwarded_to_the_configured_resolvers() {
     );
     assert!(!asked.iter().any(|n| n.starts_with("inner")), "{asked:?}");
     b.ok(&["network", "rm", "fwd"]);
+}
+
+#[test]
+fn connect_and_disconnect_running_and_stopped_containers() {
+    let b = berth();
+    b.ok(&["network", "create", "--subnet", "10.231.14.0/24", "one"]);
+    b.ok(&["network", "create", "--subnet", "10.231.15.0/24", "two"]);
+    web(&b, "svc", &["--network", "one"]);
+    b.detached(&["--network", "two", "--name", "client"], &["sleep", "600"]);
+    let client = |cmd: &str| -> (i32, String) {
+        let out = b.run(&["exec", "client", "sh", "-c", cmd]);
+        (
+            out.status.code().unwrap_or(-1),
+            stdout(&out).trim().to_string(),
+        )
+    };
+    let wget = |target: &str| format!("timeout 3 wget -qO- http://{target}/; exit $?");
+    assert_ne!(client(&wget("svc")).0, 0, "reached svc before connecting");
+    // Connected while running: a new interface at once, and the name resolves.
+    b.ok(&["network", "connect", "--alias", "api", "one", "client"]);
+    let ip = ip_on(&b, "client", "one");
+    assert!(ip.starts_with("10.231.14."), "{ip}");
+    assert!(client("ip -o addr show eth1").1.contains(&ip));
+    assert_eq!(client(&wget("svc")), (0, "hello from svc".to_string()));
+    // svc (on "one") finds the client by its alias there.
+    let out = b.run(&["exec", "svc", "nslookup", "api"]);
+    assert!(stdout(&out).contains(&ip), "{}", stdout(&out));
+    let out = b.run(&["network", "connect", "one", "client"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    // Disconnected: the interface and the address go, the name stops resolving.
+    b.ok(&["network", "disconnect", "one", "client"]);
+    assert_ne!(client("ip -o addr show eth1").0, 0);
+    assert_ne!(client(&wget(&ip_on(&b, "svc", "one"))).0, 0);
+    let out = b.run(&["network", "disconnect", "one", "client"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not connected"), "{}", stderr(&out));
+    // A stopped container is connected on its next start.
+    b.ok(&["stop", "-t", "0", "client"]);
+    b.ok(&[
+        "network",
+        "connect",
+        "--ip",
+        "10.231.14.77",
+        "one",
+        "client",
+    ]);
+    b.ok(&["start", "client"]);
+    assert_eq!(ip_on(&b, "client", "one"), "10.231.14.77");
+    assert_eq!(client(&wget("svc")), (0, "hello from svc".to_string()));
+    for c in ["svc", "client"] {
+        b.ok(&["rm", "-f", c]);
+    }
+    b.ok(&["network", "rm", "one", "two"]);
+}
+
+#[test]
+fn publish_all_maps_every_exposed_port_to_an_ephemeral_one() {
+    let b = berth();
+    b.detached(
+        &["--name", "multi", "-P", "--expose", "80", "--expose", "8080-8081"],
+        &["sh", "-c", "mkdir -p /w && echo p80 > /w/index.html && httpd -p 80 -h /w && httpd -p 8081 -h /w && exec sleep 600"],
+    );
+    let ports = b.ok(&["port", "multi"]);
+    let lines: Vec<&str> = ports.lines().collect();
+    assert_eq!(lines.len(), 3, "{ports}");
+    for (key, line) in ["80/tcp", "8080/tcp", "8081/tcp"].iter().zip(&lines) {
+        assert!(line.starts_with(&format!("{key} -> 0.0.0.0:")), "{ports}");
+    }
+    let p81 = b.ok(&["port", "multi", "8081"]);
+    let port = p81.rsplit(':').next().unwrap();
+    let ok = b.eventually(10, || {
+        let Ok(mut s) = TcpStream::connect(format!("127.0.0.1:{port}")) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
+        let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+        let mut body = String::new();
+        let _ = s.read_to_string(&mut body);
+        body.contains("p80")
+    });
+    assert!(ok, "nothing on the published port {p81}");
+    let ps = b.ok(&["ps", "--format", "{{.Ports}}", "-f", "name=multi"]);
+    assert!(ps.contains("->80/tcp") && ps.contains("->8081/tcp"), "{ps}");
+    let bad = b.run_ctr(&["--rm", "--expose", "0"], &["true"]);
+    assert_eq!(bad.status.code(), Some(125));
+    assert!(stderr(&bad).contains("--expose"), "{}", stderr(&bad));
+    b.ok(&["rm", "-f", "multi"]);
 }

@@ -362,7 +362,13 @@ fn build_record(
             labels,
             stop_signal,
             stop_timeout: opts.stop_timeout,
-            exposed_ports: image_cfg.exposed_ports.clone(),
+            exposed_ports: {
+                let mut ports = image_cfg.exposed_ports.clone().unwrap_or_default();
+                for p in crate::netopts::exposed(&opts.net.expose)? {
+                    ports.entry(p).or_insert_with(|| serde_json::json!({}));
+                }
+                (!ports.is_empty()).then_some(ports)
+            },
             healthcheck,
             volumes: image_cfg.volumes.clone(),
         },

@@ -37,9 +37,14 @@ pub struct Attached {
     pub nets: Vec<Network>,
 }
 
-/// The host end of the veth of network number `i` of container `id` (≤ 15 bytes).
-pub fn host_link(id: &str, i: usize) -> String {
-    format!("vb{}{i}", &id[..10.min(id.len())])
+/// The host end of the veth of container `id` on network `net_id` (13 bytes; the
+/// network's part keeps the name stable when networks are connected or disconnected).
+pub fn host_link(id: &str, net_id: &str) -> String {
+    format!(
+        "vb{}{}",
+        &id[..7.min(id.len())],
+        &net_id[..4.min(net_id.len())]
+    )
 }
 
 fn nl_err(what: String) -> impl FnOnce(std::io::Error) -> Error {
@@ -85,101 +90,19 @@ fn attach_inner(root: &StateRoot, record: &Record, pid: i32, out: &mut Attached)
     let mut nl = Netlink::open().map_err(nl_err("opening netlink".into()))?;
     let mut have_route = false;
     for (i, (name, net)) in nets.iter().enumerate() {
-        let ep = &record.networking_config.endpoints_config[name];
-        let subnet = net.subnet()?;
-        let gateway = net.gateway()?;
-        let ip = networks::pool(root, net)?
-            .allocate(&record.id, ep.ipv4_address)
-            .map_err(Error::invalid)?;
-        let host = host_link(&record.id, i);
-        let peer = format!("eth{i}");
-        let bridge = net.bridge();
-        let bridge_idx = nl
-            .link_index(&bridge)
-            .map_err(nl_err(format!("looking up bridge {bridge}")))?
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "the bridge {bridge} of network {name} is missing: remove and recreate the network"
-                ))
-            })?;
-        let mtu = nl.mtu(&bridge).ok().flatten();
-        nl.add_veth(&host, &peer, netns.as_fd(), mtu)
-            .map_err(nl_err(format!("creating veth {host} for network {name}")))?;
-        let idx = nl
-            .link_index(&host)
-            .map_err(nl_err(format!("looking up {host}")))?
-            .ok_or_else(|| Error::invalid(format!("veth {host} vanished")))?;
-        nl.set_master(idx, bridge_idx)
-            .map_err(nl_err(format!("adding {host} to {bridge}")))?;
-        nl.set_up(idx)
-            .map_err(nl_err(format!("bringing {host} up")))?;
-        let mac = mac_for(ip);
         let route = !net.internal && !have_route;
-        in_netns(netns.as_fd(), || -> std::io::Result<()> {
-            let mut inner = Netlink::open()?;
-            let idx = inner.link_index(&peer)?.ok_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::NotFound, format!("{peer} not found"))
-            })?;
-            inner.set_mac(idx, mac)?;
-            inner.add_address(idx, IpAddr::V4(ip), subnet.prefix)?;
-            inner.set_up(idx)?;
-            if route {
-                inner.add_default_route(IpAddr::V4(gateway))?;
-            }
-            Ok(())
-        })
-        .map_err(nl_err(format!(
-            "entering the container's network namespace ({ns_path})"
-        )))?
-        .map_err(nl_err(format!(
-            "configuring {peer} ({ip}) in the container"
-        )))?;
-        have_route |= route;
-        let mac_text = mac
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(":");
-        let short = &record.id[..12.min(record.id.len())];
-        let mut dns_names = vec![record.short_name().to_string()];
-        dns_names.extend(ep.aliases.iter().cloned());
-        dns_names.push(short.to_string());
-        write_json(
-            &networks::endpoint_path(root, net, &record.id),
-            &Endpoint {
-                container_id: record.id.clone(),
-                name: record.short_name().to_string(),
-                aliases: ep.aliases.clone(),
-                ipv4_address: ip,
-                mac_address: mac_text.clone(),
-                host_link: host.clone(),
-            },
+        let (ep, ip) = attach_one(
+            root,
+            record,
+            &netns,
+            &mut nl,
+            name,
+            net,
+            &format!("eth{i}"),
+            route,
         )?;
-        out.networks.insert(
-            name.clone(),
-            AttachedEndpoint {
-                network_id: net.id.clone(),
-                endpoint_id: format!(
-                    "{}{}",
-                    &net.id[..32.min(net.id.len())],
-                    &record.id[..32.min(record.id.len())]
-                ),
-                gateway: if net.internal {
-                    String::new()
-                } else {
-                    gateway.to_string()
-                },
-                ip_address: ip.to_string(),
-                ip_prefix_len: subnet.prefix,
-                mac_address: mac_text,
-                aliases: ep.aliases.clone(),
-                dns_names: if net.is_predefined() {
-                    Vec::new()
-                } else {
-                    dns_names
-                },
-            },
-        );
+        have_route |= route;
+        out.networks.insert(name.clone(), ep);
         out.first_ip.get_or_insert(ip);
     }
     if nets.iter().any(|(_, n)| !n.is_predefined()) {
@@ -200,24 +123,169 @@ fn attach_inner(root: &StateRoot, record: &Record, pid: i32, out: &mut Attached)
     Ok(())
 }
 
+/// Puts the container (its network namespace `netns`) on `net` as interface `peer`:
+/// an address, the veth, MAC, address and (with `route`) the default route inside, and
+/// the endpoint file.
+#[allow(clippy::too_many_arguments)]
+fn attach_one(
+    root: &StateRoot,
+    record: &Record,
+    netns: &File,
+    nl: &mut Netlink,
+    name: &str,
+    net: &Network,
+    peer: &str,
+    route: bool,
+) -> Result<(AttachedEndpoint, Ipv4Addr)> {
+    let ep = record
+        .networking_config
+        .endpoints_config
+        .get(name)
+        .cloned()
+        .unwrap_or_default();
+    let subnet = net.subnet()?;
+    let gateway = net.gateway()?;
+    let ip = networks::pool(root, net)?
+        .allocate(&record.id, ep.ipv4_address)
+        .map_err(Error::invalid)?;
+    let host = host_link(&record.id, &net.id);
+    let bridge = net.bridge();
+    let bridge_idx = nl
+        .link_index(&bridge)
+        .map_err(nl_err(format!("looking up bridge {bridge}")))?
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "the bridge {bridge} of network {name} is missing: remove and recreate the network"
+            ))
+        })?;
+    let mtu = nl.mtu(&bridge).ok().flatten();
+    nl.add_veth(&host, peer, netns.as_fd(), mtu)
+        .map_err(nl_err(format!("creating veth {host} for network {name}")))?;
+    let idx = nl
+        .link_index(&host)
+        .map_err(nl_err(format!("looking up {host}")))?
+        .ok_or_else(|| Error::invalid(format!("veth {host} vanished")))?;
+    nl.set_master(idx, bridge_idx)
+        .map_err(nl_err(format!("adding {host} to {bridge}")))?;
+    nl.set_up(idx)
+        .map_err(nl_err(format!("bringing {host} up")))?;
+    let mac = mac_for(ip);
+    in_netns(netns.as_fd(), || -> std::io::Result<()> {
+        let mut inner = Netlink::open()?;
+        let idx = inner.link_index(peer)?.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, format!("{peer} not found"))
+        })?;
+        inner.set_mac(idx, mac)?;
+        inner.add_address(idx, IpAddr::V4(ip), subnet.prefix)?;
+        inner.set_up(idx)?;
+        if route {
+            inner.add_default_route(IpAddr::V4(gateway))?;
+        }
+        Ok(())
+    })
+    .map_err(nl_err("entering the container's network namespace".into()))?
+    .map_err(nl_err(format!(
+        "configuring {peer} ({ip}) in the container"
+    )))?;
+    let mac_text = mac
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    let short = &record.id[..12.min(record.id.len())];
+    let mut dns_names = vec![record.short_name().to_string()];
+    dns_names.extend(ep.aliases.iter().cloned());
+    dns_names.push(short.to_string());
+    write_json(
+        &networks::endpoint_path(root, net, &record.id),
+        &Endpoint {
+            container_id: record.id.clone(),
+            name: record.short_name().to_string(),
+            aliases: ep.aliases.clone(),
+            ipv4_address: ip,
+            mac_address: mac_text.clone(),
+            host_link: host.clone(),
+        },
+    )?;
+    Ok((
+        AttachedEndpoint {
+            network_id: net.id.clone(),
+            endpoint_id: format!(
+                "{}{}",
+                &net.id[..32.min(net.id.len())],
+                &record.id[..32.min(record.id.len())]
+            ),
+            gateway: if net.internal {
+                String::new()
+            } else {
+                gateway.to_string()
+            },
+            ip_address: ip.to_string(),
+            ip_prefix_len: subnet.prefix,
+            mac_address: mac_text,
+            aliases: ep.aliases.clone(),
+            dns_names: if net.is_predefined() {
+                Vec::new()
+            } else {
+                dns_names
+            },
+        },
+        ip,
+    ))
+}
+
+/// Undoes [`attach_one`] for `net`: the veth (both ends), the address, the endpoint.
+pub fn detach_one(root: &StateRoot, record: &Record, net: &Network) {
+    if let Ok(mut nl) = Netlink::open() {
+        let _ = nl.del_link(&host_link(&record.id, &net.id));
+    }
+    if let Ok(pool) = networks::pool(root, net) {
+        let _ = pool.release(&record.id);
+    }
+    let _ = std::fs::remove_file(networks::endpoint_path(root, net, &record.id));
+}
+
+/// Connects the running container whose PID 1 is `pid` to `name` (already in its
+/// record): the next free `ethN`, no change to its default route.
+pub fn attach_running(
+    root: &StateRoot,
+    record: &Record,
+    pid: i32,
+    name: &str,
+    net: &Network,
+) -> Result<AttachedEndpoint> {
+    let ns_path = format!("/proc/{pid}/ns/net");
+    let netns = File::open(&ns_path).map_err(nl_err(format!("opening {ns_path}")))?;
+    let mut nl = Netlink::open().map_err(nl_err("opening netlink".into()))?;
+    let mut n = 0;
+    let free = in_netns(netns.as_fd(), || -> std::io::Result<String> {
+        let mut inner = Netlink::open()?;
+        while inner.link_index(&format!("eth{n}"))?.is_some() {
+            n += 1;
+        }
+        Ok(format!("eth{n}"))
+    })
+    .map_err(nl_err("entering the container's network namespace".into()))?
+    .map_err(nl_err("listing the container's interfaces".into()))?;
+    match attach_one(root, record, &netns, &mut nl, name, net, &free, false) {
+        Ok((ep, _)) => Ok(ep),
+        Err(e) => {
+            detach_one(root, record, net);
+            Err(e)
+        }
+    }
+}
+
 /// Undoes [`attach`]: host veth ends, addresses, endpoint files. Never fails; what it
 /// could not undo is reported by the next `network rm` (which sweeps again).
 pub fn detach(root: &StateRoot, record: &Record) {
     let mut nl = Netlink::open().ok();
-    for (i, ep) in record
-        .networking_config
-        .endpoints_config
-        .values()
-        .enumerate()
-    {
+    for ep in record.networking_config.endpoints_config.values() {
         if let Some(nl) = nl.as_mut() {
-            let _ = nl.del_link(&host_link(&record.id, i));
+            let _ = nl.del_link(&host_link(&record.id, &ep.network_id));
         }
         if let Ok(net) = networks::find(root, &ep.network_id) {
-            if let Ok(pool) = networks::pool(root, &net) {
-                let _ = pool.release(&record.id);
-            }
-            let _ = std::fs::remove_file(networks::endpoint_path(root, &net, &record.id));
+            detach_one(root, record, &net);
         }
     }
 }
@@ -242,15 +310,23 @@ pub fn hosts_file(
 
 /// Answers the monitor's DNS server from the endpoint files of the container's
 /// networks: container names, aliases and id prefixes (≥ 12 characters, as Docker).
+/// The networks are read from the record at each query, so `network connect` and
+/// `disconnect` take effect at once.
 pub struct EndpointNames {
     pub root: StateRoot,
-    pub nets: Vec<Network>,
+    pub container_id: String,
 }
 
 impl network::dns::Names for EndpointNames {
     fn lookup(&self, name: &str) -> Option<Vec<IpAddr>> {
+        let record = Record::load(&self.root, &self.container_id).ok()?;
+        let nets: Vec<Network> = networks_of(&self.root, &record)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
         let mut ips = Vec::new();
-        for net in self.nets.iter().filter(|n| !n.is_predefined()) {
+        for net in nets.iter().filter(|n| !n.is_predefined()) {
             for ep in networks::endpoints(&self.root, net) {
                 let hit = ep.name.eq_ignore_ascii_case(name)
                     || ep.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
@@ -262,4 +338,114 @@ impl network::dns::Names for EndpointNames {
         }
         (!ips.is_empty()).then_some(ips)
     }
+}
+
+/// `network connect`: adds `net` to the container's record and, if it is running,
+/// attaches it now (a new `ethN`; its default route stays).
+pub fn connect(
+    root: &StateRoot,
+    ctr: &str,
+    net_key: &str,
+    aliases: &[String],
+    ip: Option<&str>,
+) -> Result<()> {
+    let net = networks::find(root, net_key)?;
+    let id = crate::containers::find(root, ctr)?;
+    let dir = root.container(&id);
+    let _lock = crate::state_root::Lock::acquire(&dir.join("lock"))?;
+    let (mut record, mut state) = crate::containers::load(root, &id)?;
+    let mode = record.host_config.network_mode.as_str();
+    if matches!(mode, "none" | "host") {
+        return Err(Error::invalid(format!(
+            "container {} uses --network {mode}: it cannot join other networks",
+            record.short_name()
+        )));
+    }
+    if record
+        .networking_config
+        .endpoints_config
+        .values()
+        .any(|e| e.network_id == net.id)
+    {
+        return Err(Error::conflict(format!(
+            "endpoint with name {} already exists in network {}",
+            record.short_name(),
+            net.name
+        )));
+    }
+    let ip = ip
+        .map(|s| {
+            s.parse::<Ipv4Addr>()
+                .map_err(|_| Error::invalid(format!("invalid --ip {s:?}: an IPv4 address")))
+        })
+        .transpose()?;
+    if net.is_predefined() && (ip.is_some() || !aliases.is_empty()) {
+        return Err(Error::invalid(
+            "--ip and --alias work on user-defined networks only (as in Docker)",
+        ));
+    }
+    if let Some(ip) = ip {
+        let subnet = net.subnet()?;
+        if !subnet.is_host(ip) {
+            return Err(Error::invalid(format!(
+                "--ip {ip} is not in network {}'s subnet {subnet}",
+                net.name
+            )));
+        }
+    }
+    let before = record.clone();
+    record.networking_config.endpoints_config.insert(
+        net.name.clone(),
+        crate::record::EndpointConfig {
+            network_id: net.id.clone(),
+            aliases: aliases.to_vec(),
+            ipv4_address: ip,
+        },
+    );
+    let record_path = dir.join("record.json");
+    write_json(&record_path, &record)?;
+    let running = state.running && runtime::sys::process_alive(state.pid, state.pid_start);
+    if running {
+        match attach_running(root, &record, state.pid, &net.name, &net) {
+            Ok(ep) => {
+                state.network_settings.networks.insert(net.name.clone(), ep);
+                state.save(&dir)?;
+            }
+            Err(e) => {
+                write_json(&record_path, &before)?;
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `network disconnect`: detaches the container (now, if running) and removes the
+/// network from its record.
+pub fn disconnect(root: &StateRoot, ctr: &str, net_key: &str) -> Result<()> {
+    let net = networks::find(root, net_key)?;
+    let id = crate::containers::find(root, ctr)?;
+    let dir = root.container(&id);
+    let _lock = crate::state_root::Lock::acquire(&dir.join("lock"))?;
+    let (mut record, mut state) = crate::containers::load(root, &id)?;
+    let Some(name) = record
+        .networking_config
+        .endpoints_config
+        .iter()
+        .find(|(_, e)| e.network_id == net.id)
+        .map(|(n, _)| n.clone())
+    else {
+        return Err(Error::invalid(format!(
+            "container {} is not connected to network {}",
+            record.short_name(),
+            net.name
+        )));
+    };
+    if state.running {
+        detach_one(root, &record, &net);
+        state.network_settings.networks.remove(&name);
+        state.save(&dir)?;
+    }
+    record.networking_config.endpoints_config.remove(&name);
+    write_json(&dir.join("record.json"), &record)
 }

@@ -24,6 +24,8 @@ pub struct NetOptions {
     pub publish: Vec<String>,
     /// `-P`.
     pub publish_all: bool,
+    /// `--expose PORT[-PORT][/proto]`.
+    pub expose: Vec<String>,
     pub dns: Vec<String>,
     pub dns_search: Vec<String>,
     pub dns_options: Vec<String>,
@@ -179,4 +181,29 @@ pub fn extra_hosts(entries: &[String], gateway: Option<&str>) -> Result<Vec<(Str
             Ok((name.to_string(), ip))
         })
         .collect()
+}
+
+/// `--expose` values as ExposedPorts keys ("80/tcp").
+pub fn exposed(entries: &[String]) -> Result<Vec<String>> {
+    let mut v = Vec::new();
+    for e in entries {
+        let (ports, proto) = e.split_once('/').unwrap_or((e.as_str(), "tcp"));
+        if proto != "tcp" && proto != "udp" {
+            return Err(Error::invalid(format!(
+                "invalid --expose {e:?}: the protocol is tcp or udp"
+            )));
+        }
+        let bad = || {
+            Error::invalid(format!(
+                "invalid --expose {e:?}: use PORT or PORT-PORT, 1-65535"
+            ))
+        };
+        let (a, b) = ports.split_once('-').unwrap_or((ports, ports));
+        let a: u16 = a.parse().ok().filter(|p| *p > 0).ok_or_else(bad)?;
+        let b: u16 = b.parse().ok().filter(|p| *p >= a).ok_or_else(bad)?;
+        for p in a..=b {
+            v.push(format!("{p}/{proto}"));
+        }
+    }
+    Ok(v)
 }

@@ -151,7 +151,7 @@ impl Services {
             s.dns = DnsServer::new(
                 EndpointNames {
                     root: root.clone(),
-                    nets: attached.nets.clone(),
+                    container_id: record.id.clone(),
                 },
                 udp,
                 Some(tcp),

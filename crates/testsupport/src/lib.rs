@@ -302,7 +302,7 @@ impl Berth {
             if bridges.contains(&n)
                 || ids
                     .iter()
-                    .any(|id| n.starts_with(&format!("vb{}", &id[..10])))
+                    .any(|id| n.starts_with(&format!("vb{}", &id[..7])))
             {
                 leaks.push(format!("link: {n}"));
             }

@@ -18,6 +18,31 @@ pub enum NetworkCommand {
     Rm(RmArgs),
     /// Remove networks no container refers to.
     Prune(PruneArgs),
+    /// Connect a container to a network (a running one at once).
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network.
+    Disconnect(DisconnectArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectArgs {
+    /// Add a network-scoped alias.
+    #[arg(long)]
+    alias: Vec<String>,
+    /// IPv4 address on the network.
+    #[arg(long)]
+    ip: Option<String>,
+    network: String,
+    container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DisconnectArgs {
+    /// Accepted for Docker compatibility.
+    #[arg(short = 'f', long)]
+    force: bool,
+    network: String,
+    container: String,
 }
 
 #[derive(Args, Debug)]
@@ -219,6 +244,15 @@ pub fn run(root: &StateRoot, cmd: NetworkCommand) -> engine::Result<i32> {
                 }
             }
             Ok(code)
+        }
+        NetworkCommand::Connect(a) => {
+            engine::netattach::connect(root, &a.container, &a.network, &a.alias, a.ip.as_deref())?;
+            Ok(0)
+        }
+        NetworkCommand::Disconnect(a) => {
+            let _ = a.force;
+            engine::netattach::disconnect(root, &a.container, &a.network)?;
+            Ok(0)
         }
         NetworkCommand::Prune(a) => {
             let _ = a.force;

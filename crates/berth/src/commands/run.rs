@@ -66,6 +66,9 @@ pub struct RunArgs {
     /// Publish a port: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp], ranges allowed.
     #[arg(short = 'p', long = "publish")]
     publish: Vec<String>,
+    /// Expose a port or a range of ports (PORT[-PORT][/proto]), for -P.
+    #[arg(long)]
+    expose: Vec<String>,
     /// Publish every exposed port on an ephemeral host port.
     #[arg(short = 'P', long = "publish-all")]
     publish_all: bool,
@@ -237,6 +240,7 @@ impl RunArgs {
                 ip: self.ip.clone(),
                 publish: self.publish.clone(),
                 publish_all: self.publish_all,
+                expose: self.expose.clone(),
                 dns: self.dns.clone(),
                 dns_search: self.dns_search.clone(),
                 dns_options: self.dns_option.clone(),
