@@ -743,3 +743,163 @@ fn publish_all_maps_every_exposed_port_to_an_ephemeral_one() {
     assert!(stderr(&bad).contains("--expose"), "{}", stderr(&bad));
     b.ok(&["rm", "-f", "multi"]);
 }
+
+#[test]
+fn concurrent_runs_get_distinct_addresses() {
+    let b = berth();
+    b.ok(&["network", "create", "--subnet", "10.231.16.0/24", "busy"]);
+    let rootfs = b.rootfs();
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            b.cmd()
+                .args([
+                    "run",
+                    "-d",
+                    "--network",
+                    "busy",
+                    "--name",
+                    &format!("c{i}"),
+                    "--rootfs",
+                    &rootfs,
+                    "sleep",
+                    "60",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let mut ips: Vec<String> = (0..8)
+        .map(|i| ip_on(&b, &format!("c{i}"), "busy"))
+        .collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), 8, "{ips:?}");
+    for i in 0..8 {
+        b.ok(&["rm", "-f", &format!("c{i}")]);
+    }
+    b.ok(&["network", "rm", "busy"]);
+}
+
+#[test]
+fn a_port_on_all_addresses_is_reachable_from_another_namespace() {
+    let b = berth();
+    web(&b, "wide", &["-p", "80"]);
+    let port = b.ok(&["port", "wide", "80"]);
+    assert!(port.starts_with("0.0.0.0:"), "{port}");
+    let hp = port.rsplit(':').next().unwrap().to_string();
+    // A namespace of the test's own, linked to the host by a veth (10.231.17.1 <-> .2).
+    let ns = "berth-client-ns";
+    let run = |args: &[&str]| {
+        let out = Command::new("ip").args(args).output().unwrap();
+        assert!(out.status.success(), "ip {args:?}: {}", stderr(&out));
+    };
+    let _ = Command::new("ip").args(["netns", "del", ns]).output();
+    run(&["netns", "add", ns]);
+    let cleanup = || {
+        let _ = Command::new("ip").args(["netns", "del", ns]).output();
+    };
+    run(&[
+        "link", "add", "bclh", "type", "veth", "peer", "name", "eth0", "netns", ns,
+    ]);
+    run(&["addr", "add", "10.231.17.1/24", "dev", "bclh"]);
+    run(&["link", "set", "bclh", "up"]);
+    run(&["-n", ns, "addr", "add", "10.231.17.2/24", "dev", "eth0"]);
+    run(&["-n", ns, "link", "set", "eth0", "up"]);
+    let ok = b.eventually(10, || {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                ns,
+                "busybox",
+                "wget",
+                "-qO-",
+                &format!("http://10.231.17.1:{hp}/"),
+            ])
+            .output()
+            .unwrap();
+        stdout(&out).contains("hello from wide")
+    });
+    cleanup();
+    assert!(
+        ok,
+        "the published port is not reachable from another namespace"
+    );
+    // And from the host itself, on loopback.
+    let mut s = TcpStream::connect(format!("127.0.0.1:{hp}")).unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(body.contains("hello from wide"), "{body}");
+    b.ok(&["rm", "-f", "wide"]);
+}
+
+#[test]
+fn resolv_conf_and_hosts_follow_dockers_rules() {
+    let b = berth();
+    // Default bridge: --dns servers are written directly, with --dns-search/--dns-option.
+    let (code, out, err) = sh(
+        &b,
+        &[
+            "--dns",
+            "127.0.0.53",
+            "--dns-search",
+            "corp.test",
+            "--dns-option",
+            "ndots:2",
+            "--add-host",
+            "db.test:10.231.18.5",
+            "--add-host",
+            "host.test:host-gateway",
+            "--hostname",
+            "box",
+        ],
+        "cat /etc/resolv.conf /etc/hosts; ip route | grep default",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("nameserver 127.0.0.53\nsearch corp.test\noptions ndots:2\n"),
+        "{out}"
+    );
+    assert!(out.contains("10.231.18.5\tdb.test\n"), "{out}");
+    let gw = out
+        .lines()
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .to_string();
+    assert!(out.contains(&format!("{gw}\thost.test\n")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.ends_with("\tbox") && !l.starts_with("127.")),
+        "{out}"
+    );
+    // A user-defined network: the embedded server, which forwards to --dns.
+    b.ok(&["network", "create", "--subnet", "10.231.19.0/24", "named"]);
+    let (_, out, _) = sh(
+        &b,
+        &[
+            "--network",
+            "named",
+            "--dns",
+            "127.0.0.53",
+            "--dns-search",
+            "corp.test",
+        ],
+        "cat /etc/resolv.conf",
+    );
+    assert_eq!(out, "nameserver 127.0.0.11\nsearch corp.test\n");
+    // Bad --add-host is refused at create.
+    let out = b.run_ctr(&["--rm", "--add-host", "nohost"], &["true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("--add-host"), "{}", stderr(&out));
+    b.ok(&["network", "rm", "named"]);
+}
