@@ -35,7 +35,14 @@ driver = "overlay"
 graphroot = "$W/containers"
 runroot = "$W/run"
 CONF
+# This host's root lacks CAP_SYS_RESOURCE: podman's default nofile and nproc limits are
+# above what it may set, so pin both to reachable values (as shared/peers does).
+NOFILE=$(ulimit -Hn); NPROC=$(ulimit -Hu)
+[[ $NOFILE == unlimited || $NOFILE -gt 1048576 ]] && NOFILE=1048576
+[[ $NPROC == unlimited || $NPROC -gt 32768 ]] && NPROC=32768
 cat >"$W/conf/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"

@@ -445,7 +445,8 @@ fn removal_and_a_killed_monitor_leave_no_links_or_addresses() {
     let veth = format!("vb{}{}", &id[..7], &net_id[..4]);
     assert!(link_exists(&veth));
     b.ok(&["rm", "-f", "t1"]);
-    assert!(!link_exists(&veth));
+    // (the kernel removes the pair with the container's namespace, asynchronously)
+    assert!(b.eventually(5, || !link_exists(&veth)));
     // The address is free again: asking for it works.
     let id = b.detached(
         &["--network", "tidy", "--ip", &ip, "--name", "t2"],

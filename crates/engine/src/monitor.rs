@@ -193,7 +193,7 @@ impl Monitor {
         );
         self.services = Default::default();
         drop(networking);
-        crate::netattach::detach(&self.root, &record);
+        crate::netattach::release(&self.root, &record);
         // No probe may outlive the container, nor hold its cgroup.
         if let Some(c) = &mut checker {
             c.stop();
@@ -209,6 +209,7 @@ impl Monitor {
             let trash = containers::unpublish(&self.root, &record).ok().flatten();
             self.send(&format!("exited {exit_code}"), None);
             self.notify = None;
+            crate::netattach::delete_links(&record);
             if let Some(trash) = trash {
                 let _ = containers::delete(&trash);
             }
@@ -231,6 +232,7 @@ impl Monitor {
         let _ = state.save(&dir);
         drop(lock);
         self.send(&format!("exited {exit_code}"), None);
+        crate::netattach::delete_links(&record);
         0
     }
 

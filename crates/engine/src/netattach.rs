@@ -279,13 +279,30 @@ pub fn attach_running(
 /// Undoes [`attach`]: host veth ends, addresses, endpoint files. Never fails; what it
 /// could not undo is reported by the next `network rm` (which sweeps again).
 pub fn detach(root: &StateRoot, record: &Record) {
-    let mut nl = Netlink::open().ok();
+    release(root, record);
+    delete_links(record);
+}
+
+/// The bookkeeping half of [`detach`], quick: addresses back to their pools, endpoint
+/// files gone (so the container no longer resolves).
+pub fn release(root: &StateRoot, record: &Record) {
     for ep in record.networking_config.endpoints_config.values() {
-        if let Some(nl) = nl.as_mut() {
-            let _ = nl.del_link(&host_link(&record.id, &ep.network_id));
-        }
         if let Ok(net) = networks::find(root, &ep.network_id) {
-            detach_one(root, record, &net);
+            if let Ok(pool) = networks::pool(root, &net) {
+                let _ = pool.release(&record.id);
+            }
+            let _ = std::fs::remove_file(networks::endpoint_path(root, &net, &record.id));
+        }
+    }
+}
+
+/// The slow half of [`detach`]: deleting a link waits for RCU grace periods (tens of ms
+/// on a busy VM), so the monitor does it after telling the CLI the container exited.
+/// Usually the kernel has already removed the pair with the container's namespace.
+pub fn delete_links(record: &Record) {
+    if let Ok(mut nl) = Netlink::open() {
+        for ep in record.networking_config.endpoints_config.values() {
+            let _ = nl.del_link(&host_link(&record.id, &ep.network_id));
         }
     }
 }
