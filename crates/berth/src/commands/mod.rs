@@ -36,3 +36,11 @@ pub fn for_each(
     }
     Ok(code)
 }
+
+/// Docker's `--filter label=KEY` / `label=KEY=VALUE` test against a label map.
+pub fn label_matches(labels: &std::collections::BTreeMap<String, String>, filter: &str) -> bool {
+    match filter.split_once('=') {
+        Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+        None => labels.contains_key(filter),
+    }
+}

@@ -164,10 +164,7 @@ pub fn run(root: &StateRoot, cmd: NetworkCommand) -> engine::Result<i32> {
                     "name" => list.retain(|n| n.name.contains(val)),
                     "id" => list.retain(|n| n.id.starts_with(val)),
                     "driver" => list.retain(|n| n.driver == val),
-                    "label" => list.retain(|n| match val.split_once('=') {
-                        Some((lk, lv)) => n.labels.get(lk).is_some_and(|x| x == lv),
-                        None => n.labels.contains_key(val),
-                    }),
+                    "label" => list.retain(|n| super::label_matches(&n.labels, val)),
                     _ => {
                         return Err(engine::Error::invalid(format!(
                             "invalid filter '{k}': use name, id, driver or label"

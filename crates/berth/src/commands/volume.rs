@@ -96,10 +96,7 @@ pub fn run(root: &StateRoot, cmd: VolumeCommand) -> engine::Result<i32> {
                 })?;
                 match k {
                     "name" => list.retain(|v| v.name.contains(val)),
-                    "label" => list.retain(|v| match val.split_once('=') {
-                        Some((lk, lv)) => v.labels.get(lk).is_some_and(|x| x == lv),
-                        None => v.labels.contains_key(val),
-                    }),
+                    "label" => list.retain(|v| super::label_matches(&v.labels, val)),
                     "dangling" => {
                         let want = matches!(val, "true" | "1");
                         list.retain(|v| volumes::users(root, &v.name).is_empty() == want)
