@@ -66,7 +66,8 @@ done
 # published port, then straight to the container's address.
 SINK=$("$BERTH" run -d --network benchnet -p 127.0.0.1::5001 localhost/bench/busybox \
   sh -c 'while true; do nc -l -p 5001 >/dev/null; done')
-trap '"$BERTH" rm -f "$SINK" >/dev/null' EXIT
+# Leave nothing on the host: the bench root's networks (bridges, nftables table) go too.
+trap '"$BERTH" system reset -f >/dev/null' EXIT
 sleep 0.5
 PUB=$("$BERTH" port "$SINK" 5001)
 CIP=$("$BERTH" inspect -f '{{.NetworkSettings.IPAddress}}' "$SINK")

@@ -23,6 +23,9 @@ BERTH=$PWD/target/release/berth
 ROOTFS=$W/rootfs
 [[ -x $ROOTFS/bin/busybox ]] || scripts/busybox-rootfs "$ROOTFS"
 
+# The runtimes' bundles have no network either: berth runs with --network none here
+# (bench/network.sh measures networks).
+
 # An OCI bundle on the same rootfs: the runtime's default spec, running `true`.
 BUNDLE=$W/bundle
 rm -rf "$BUNDLE"; mkdir -p "$BUNDLE"
@@ -57,7 +60,7 @@ echo "berth:4000000:655360" >"$W/subids"
 export BERTH_SUBUID=$W/subids BERTH_SUBGID=$W/subids
 
 export BERTH_ROOT=$W/state
-"$BERTH" run --rm --rootfs "$ROOTFS" true   # fail fast if berth cannot run here
+"$BERTH" run --rm --network none --rootfs "$ROOTFS" true   # fail fast if berth cannot run here
 # The same rootfs as an image in the store: `run IMAGE` resolves the name, reads the
 # image config and mounts the store's layer.
 tar -C "$ROOTFS" -c . | "$BERTH" import - localhost/bench/busybox:latest >/dev/null
@@ -69,9 +72,9 @@ ROUNDS=${ROUNDS:-4}
 PER=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
 for r in $(seq "$ROUNDS"); do
   hyperfine -N --warmup "$WARMUP" --runs "$PER" --export-json "$OUT/berth-runc-$r.json" \
-    -n berth "$BERTH run --rm --rootfs $ROOTFS true" \
-    -n berth-image "$BERTH run --rm localhost/bench/busybox true" \
-    -n berth-userns "$BERTH run --rm --userns=auto --rootfs $ROOTFS true" \
+    -n berth "$BERTH run --rm --network none --rootfs $ROOTFS true" \
+    -n berth-image "$BERTH run --rm --network none localhost/bench/busybox true" \
+    -n berth-userns "$BERTH run --rm --network none --userns=auto --rootfs $ROOTFS true" \
     -n runc "runc run --bundle $BUNDLE bench-runc" >"$OUT/berth-runc-$r.txt"
   unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' nounified \
     hyperfine -N --warmup "$WARMUP" --runs "$PER" --export-json "$OUT/crun-$r.json" \
@@ -81,7 +84,7 @@ done
 
 # Monitor memory: NMEM detached sleepers, RSS and PSS of each monitor.
 ids=()
-for i in $(seq "$NMEM"); do ids+=("$("$BERTH" run -d --rootfs "$ROOTFS" sleep 600)"); done
+for i in $(seq "$NMEM"); do ids+=("$("$BERTH" run -d --network none --rootfs "$ROOTFS" sleep 600)"); done
 python3 - "$BERTH_ROOT" "${ids[@]}" >"$OUT/monitor-mem.txt" <<'PY'
 import json, sys
 root, ids = sys.argv[1], sys.argv[2:]

@@ -904,3 +904,37 @@ fn resolv_conf_and_hosts_follow_dockers_rules() {
     assert!(stderr(&out).contains("--add-host"), "{}", stderr(&out));
     b.ok(&["network", "rm", "named"]);
 }
+
+#[test]
+fn system_reset_takes_every_network_of_the_root_off_the_host() {
+    let b = berth();
+    b.ok(&["network", "create", "--subnet", "10.231.20.0/24", "gone"]);
+    b.detached(
+        &["--network", "gone", "--name", "r1", "-v", "rv:/data"],
+        &["sleep", "60"],
+    );
+    b.detached(&["--name", "r2", "-p", "127.0.0.1::80"], &["sleep", "60"]);
+    let bridges = b.ok(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{index .Options \"com.docker.network.bridge.name\"}}",
+        "gone",
+        "bridge",
+    ]);
+    let out = b.run(&["system", "reset"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("add -f"), "{}", stderr(&out));
+    b.ok(&["system", "reset", "-f"]);
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+    assert_eq!(b.ok(&["volume", "ls", "-q"]), "");
+    for br in bridges.lines() {
+        assert!(!link_exists(br), "bridge {br} is still there");
+    }
+    let bridges: Vec<String> = bridges.lines().map(str::to_string).collect();
+    assert!(
+        b.eventually(5, || b.network_leaks(&bridges).is_empty()),
+        "{:?}",
+        b.network_leaks(&bridges)
+    );
+}

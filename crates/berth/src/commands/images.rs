@@ -424,6 +424,16 @@ pub fn image(root: &StateRoot, c: ImageCommand) -> engine::Result<i32> {
 pub enum SystemCommand {
     /// Show disk usage: images (real on-disk size with deduplication, and shared), containers, volumes.
     Df(DfArgs),
+    /// Remove every container, network (the default one and the firewall table too),
+    /// volume and image of this state root, as podman's `system reset` does.
+    Reset(ResetArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ResetArgs {
+    /// Required: there is no prompt.
+    #[arg(short = 'f', long)]
+    force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -441,7 +451,10 @@ fn pct(part: u64, whole: u64) -> String {
 }
 
 pub fn system(root: &StateRoot, c: SystemCommand) -> engine::Result<i32> {
-    let SystemCommand::Df(a) = c;
+    let a = match c {
+        SystemCommand::Df(a) => a,
+        SystemCommand::Reset(r) => return reset(root, r),
+    };
     let du = images::disk_usage(root)?;
     if a.verbose {
         println!("Images space usage:\n");
@@ -518,4 +531,20 @@ pub fn storage(root: &StateRoot, c: StorageCommand) -> engine::Result<i32> {
         }
     );
     Ok(if report.problems.is_empty() { 0 } else { 1 })
+}
+
+fn reset(root: &StateRoot, a: ResetArgs) -> engine::Result<i32> {
+    if !a.force {
+        return Err(engine::Error::invalid(format!(
+            "system reset removes every container, network, volume and image of {}: add -f",
+            root.dir().display()
+        )));
+    }
+    for (record, _) in engine::containers::list(root) {
+        engine::lifecycle::remove(root, &record.id, true, true)?;
+    }
+    engine::networks::remove_all(root)?;
+    engine::volumes::prune(root, true)?;
+    images::prune(root, true)?;
+    Ok(0)
 }
