@@ -307,24 +307,6 @@ pub fn delete_links(record: &Record) {
     }
 }
 
-/// The lines of /etc/hosts for a container with these addresses (Docker's: one line
-/// with the first address and the hostname), plus `--add-host` entries.
-pub fn hosts_file(
-    base: &str,
-    hostname: &str,
-    ip: Option<Ipv4Addr>,
-    extra: &[(String, String)],
-) -> String {
-    let mut s = base.to_string();
-    for (name, addr) in extra {
-        s.push_str(&format!("{addr}\t{name}\n"));
-    }
-    if let Some(ip) = ip {
-        s.push_str(&format!("{ip}\t{hostname}\n"));
-    }
-    s
-}
-
 /// Answers the monitor's DNS server from the endpoint files of the container's
 /// networks: container names, aliases and id prefixes (≥ 12 characters, as Docker).
 /// The networks are read from the record at each query, so `network connect` and

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -242,31 +242,9 @@ impl Pool {
         Ok(())
     }
 
-    /// Returns every address whose owner `keep` rejects (owners that no longer exist).
-    pub fn release_unless(&self, keep: impl Fn(&str) -> bool) -> io::Result<Vec<String>> {
-        let _lock = self.lock()?;
-        let mut pool = self.read()?;
-        let mut gone = Vec::new();
-        pool.allocated.retain(|_, o| {
-            let k = keep(o);
-            if !k {
-                gone.push(o.clone());
-            }
-            k
-        });
-        if !gone.is_empty() {
-            self.write(&pool)?;
-        }
-        Ok(gone)
-    }
-
     /// Address -> owner, as it stands.
     pub fn allocated(&self) -> io::Result<BTreeMap<Ipv4Addr, String>> {
         Ok(self.read()?.allocated)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
@@ -353,8 +331,7 @@ mod tests {
         // Released addresses come back, after the ones not yet used.
         pool.release("a").unwrap();
         assert_eq!(pool.allocate("f", None).unwrap(), a);
-        let gone = pool.release_unless(|o| o != "b").unwrap();
-        assert_eq!(gone, ["b"]);
+        pool.release("b").unwrap();
         assert!(!pool.allocated().unwrap().values().any(|o| o == "b"));
     }
 
