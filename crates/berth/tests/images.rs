@@ -878,3 +878,40 @@ trait TakeN: std::io::Read + Sized {
     }
 }
 impl<R: std::io::Read> TakeN for R {}
+
+#[test]
+fn an_image_with_sixty_layers_runs_with_and_without_a_user_namespace() {
+    let b = berth();
+    b.subids(2_500_000, 65536);
+    let mut spec = oci::busybox_image(LayerCompression::None);
+    for i in 0..60 {
+        spec.layers.push(
+            LayerSpec::Entries(vec![TarEntry::file(
+                &format!("layer{i:02}"),
+                format!("{i}\n"),
+            )])
+            .to_tar(),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("tall.tar");
+    oci::write_docker_archive(&archive, &spec, &["fixtures/tall:1"]);
+    b.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    // Sixty store paths are more than mount(2)'s one page of options can hold.
+    for opts in [
+        &["--network", "none"][..],
+        &["--network", "none", "--userns=auto"],
+    ] {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(opts);
+        args.extend_from_slice(&[
+            "fixtures/tall:1",
+            "sh",
+            "-c",
+            "ls / | grep -c '^layer'; cat /layer00 /layer59",
+        ]);
+        let out = b.run(&args);
+        assert!(out.status.success(), "{opts:?}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "60\n0\n59\n", "{opts:?}");
+    }
+}

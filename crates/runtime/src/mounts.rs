@@ -52,8 +52,19 @@ pub fn mount_root(rootfs: &Rootfs, prebuilt: Option<OwnedFd>) -> Result<PathBuf,
                 escape_overlay(upper),
                 escape_overlay(work)
             );
-            sys::mount(Some("overlay"), target, Some("overlay"), 0, Some(&data))
-                .ctx(|| format!("mounting the overlay root at {}", target.display()))?;
+            if data.len() < MOUNT_DATA_MAX {
+                sys::mount(Some("overlay"), target, Some("overlay"), 0, Some(&data))
+                    .ctx(|| format!("mounting the overlay root at {}", target.display()))?;
+            } else {
+                overlay_by_fsconfig(lower, upper, work, target).ctx(|| {
+                    format!(
+                        "mounting the overlay root of {} layers at {} (needs Linux 6.8 or newer past {} bytes of layer paths)",
+                        lower.len(),
+                        target.display(),
+                        MOUNT_DATA_MAX
+                    )
+                })?;
+            }
             Ok(target.clone())
         }
         Rootfs::Bind(dir) => {
@@ -68,6 +79,27 @@ pub fn mount_root(rootfs: &Rootfs, prebuilt: Option<OwnedFd>) -> Result<PathBuf,
             Ok(dir.clone())
         }
     }
+}
+
+/// mount(2) takes its options in one page; a long list of layer paths does not fit.
+const MOUNT_DATA_MAX: usize = 4000;
+
+/// An overlay with one `lowerdir+` per layer (new mount API, Linux 6.8): no limit on
+/// the number of layers, and no escaping of paths.
+fn overlay_by_fsconfig(
+    lower: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+) -> io::Result<()> {
+    let fs = sys::fs_open("overlay")?;
+    for l in lower {
+        sys::fs_config(fs.as_fd(), "lowerdir+", Some(&l.to_string_lossy()))?;
+    }
+    sys::fs_config(fs.as_fd(), "upperdir", Some(&upper.to_string_lossy()))?;
+    sys::fs_config(fs.as_fd(), "workdir", Some(&work.to_string_lossy()))?;
+    let mnt = sys::fs_mount(fs.as_fd())?;
+    sys::move_mount_to(mnt.as_fd(), target)
 }
 
 /// Overlay options are comma- and colon-separated; escape both in paths.
