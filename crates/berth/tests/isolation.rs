@@ -3,15 +3,10 @@
 //! files, and no host file descriptors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use testsupport::{stderr, stdout, Berth};
+use testsupport::{sh, Berth};
 
 fn berth() -> Berth {
     Berth::new(env!("CARGO_BIN_EXE_berth"))
-}
-
-fn sh(b: &Berth, opts: &[&str], script: &str) -> (i32, String, String) {
-    let out = b.run_ctr(&[&["--rm"], opts].concat(), &["sh", "-c", script]);
-    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
 }
 
 #[test]

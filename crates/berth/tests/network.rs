@@ -11,16 +11,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use testsupport::probe::probe_rootfs;
-use testsupport::{stderr, stdout, Berth};
+use testsupport::{sh, stderr, stdout, Berth};
 
 fn berth() -> Berth {
     Berth::new(env!("CARGO_BIN_EXE_berth"))
-}
-
-/// Runs `script` in a throwaway container with `opts`; (exit code, stdout, stderr).
-fn sh(b: &Berth, opts: &[&str], script: &str) -> (i32, String, String) {
-    let out = b.run_ctr(&[&["--rm"], opts].concat(), &["sh", "-c", script]);
-    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
 }
 
 fn ip_on(b: &Berth, ctr: &str, net: &str) -> String {

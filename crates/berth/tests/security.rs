@@ -5,15 +5,10 @@
 //! escape.rs; workloads that must keep working are in compat.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use testsupport::{stderr, stdout, Berth};
+use testsupport::{sh, stderr, stdout, Berth};
 
 fn berth() -> Berth {
     Berth::new(env!("CARGO_BIN_EXE_berth"))
-}
-
-fn sh(b: &Berth, opts: &[&str], script: &str) -> (i32, String, String) {
-    let out = b.run_ctr(&[&["--rm"], opts].concat(), &["sh", "-c", script]);
-    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
 }
 
 fn status_field(out: &str, field: &str) -> String {

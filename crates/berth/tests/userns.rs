@@ -7,15 +7,10 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use testsupport::{stderr, stdout, Berth};
+use testsupport::{sh, stderr, stdout, Berth};
 
 fn berth() -> Berth {
     Berth::new(env!("CARGO_BIN_EXE_berth"))
-}
-
-fn sh(b: &Berth, opts: &[&str], script: &str) -> (i32, String, String) {
-    let out = b.run_ctr(&[&["--rm"], opts].concat(), &["sh", "-c", script]);
-    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
 }
 
 /// The real uid and gid of a host process.

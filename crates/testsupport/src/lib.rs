@@ -367,6 +367,13 @@ impl Drop for Berth {
     }
 }
 
+/// Runs `script` with `sh -c` in a throwaway container (`run --rm OPTS`) from the
+/// fixture rootfs; returns (exit code, stdout, stderr).
+pub fn sh(b: &Berth, opts: &[&str], script: &str) -> (i32, String, String) {
+    let out = b.run_ctr(&[&["--rm"], opts].concat(), &["sh", "-c", script]);
+    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
