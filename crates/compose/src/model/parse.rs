@@ -200,7 +200,14 @@ impl<'a> Parser<'a> {
     }
 
     /// `service "web": key "ipc" is not supported by berth yet and is ignored`.
+    /// `owner` is `KIND "NAME"` (`service "web"`, `network "back"`); a `key` given as
+    /// a full path (`services.web.build.ssh`) is shown relative to it (`build.ssh`).
     pub fn unsupported(&mut self, owner: &str, key: &str, span: Span) {
+        let relative = owner.split_once(' ').and_then(|(kind, name)| {
+            let prefix = format!("{kind}s.{}.", name.trim_matches('"'));
+            key.strip_prefix(prefix.as_str())
+        });
+        let key = relative.unwrap_or(key);
         self.warn(
             span,
             format!("{owner}: key {key:?} is not supported by berth yet and is ignored"),
