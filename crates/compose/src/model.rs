@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub mod parse;
+mod ser;
 
 /// A whole project, ready to run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -23,7 +24,11 @@ pub struct Project {
     pub networks: BTreeMap<String, Network>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, Volume>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    /// Printed without their content, as compose prints secrets.
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        serialize_with = "ser::secrets"
+    )]
     pub secrets: BTreeMap<String, FileObject>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub configs: BTreeMap<String, FileObject>,
@@ -34,7 +39,8 @@ pub struct Project {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Nanos(pub i64);
 
-/// A size in bytes (`64m`, `1g`, `512` parsed); serialised as a number.
+/// A size in bytes (`64m`, `1g`, `512` parsed); serialised as a decimal string
+/// ("67108864"), as `docker compose config --format json` prints sizes.
 pub type Bytes = i64;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -44,10 +50,9 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<Build>,
     /// A string command is split with shell-word rules into argv (no `sh -c`), as compose.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Printed as `null` when unset, as compose does (it never omits it).
     pub command: Option<Vec<String>>,
     /// `Some(vec![])` (from `entrypoint: []` or `""`) clears the image's entrypoint.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
     /// Map and list forms alike; `None` for a bare `NAME` whose variable is unset in the
     /// environment the file was loaded with (compose then leaves it out).
@@ -66,8 +71,12 @@ pub struct Service {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tmpfs: Vec<String>,
     /// Which project networks the service joins (by the key in the top-level
-    /// `networks`). Empty and no `network_mode`: the project's `default` network.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    /// `networks`). A service with neither `networks` nor `network_mode` gets
+    /// `default` here (added by the parser). An entry without settings prints as null.
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        serialize_with = "ser::service_networks"
+    )]
     pub networks: BTreeMap<String, ServiceNetwork>,
     /// `none`, `host`, `bridge`, `service:NAME` or `container:NAME`, as written.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,16 +113,18 @@ pub struct Service {
     pub stdin_open: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub tty: bool,
-    /// `HOST[:CONTAINER[:PERMS]]`, long syntax turned into this.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// `HOST:CONTAINER:PERMS` (short and long syntax turned into this; a missing
+    /// container path is the host path, missing permissions are `rwm`). Printed in
+    /// the long form, as compose does.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "ser::devices")]
     pub devices: Vec<String>,
     /// `mem_limit`, or `deploy.resources.limits.memory` when that is set.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser::bytes")]
     pub mem_limit: Option<Bytes>,
     /// -1 for unlimited.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser::bytes")]
     pub memswap_limit: Option<Bytes>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser::bytes")]
     pub mem_reservation: Option<Bytes>,
     /// `cpus`, or `deploy.resources.limits.cpus`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -123,7 +134,7 @@ pub struct Service {
     /// `pids_limit`, or `deploy.resources.limits.pids`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser::bytes")]
     pub shm_size: Option<Bytes>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub ulimits: BTreeMap<String, Ulimit>,
@@ -135,8 +146,12 @@ pub struct Service {
     pub stop_signal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_grace_period: Option<Nanos>,
-    /// `NAME:IP` (compose's `NAME=IP` and map forms turned into this).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// `NAME:IP` (compose's `NAME=IP` and map forms turned into this; IPv6 without
+    /// brackets). Printed as sorted `NAME=IP`, as compose prints them.
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "ser::extra_hosts"
+    )]
     pub extra_hosts: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<String>,
@@ -157,7 +172,8 @@ pub struct Service {
     pub container_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
-    /// `always`, `never`, `missing`, `build`, `if_not_present` (validated).
+    /// `always`, `never`, `missing` or `build` (validated; `if_not_present` becomes
+    /// `missing`, as compose normalises it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_policy: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -166,8 +182,9 @@ pub struct Service {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Build {
-    /// Absolute.
+    /// Absolute (a remote context, `https://...` or `git@...`, is kept as written).
     pub context: PathBuf,
+    /// `Dockerfile` when not given, as compose fills it in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dockerfile: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -206,6 +223,8 @@ pub struct Port {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_protocol: Option<String>,
+    /// `ingress` unless the long syntax says `host` (the parser fills it in, as
+    /// compose does).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
 }
@@ -221,33 +240,26 @@ pub enum VolumeKind {
     Tmpfs,
 }
 
-/// One entry of a service's `volumes`, long syntax.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One entry of a service's `volumes`, long syntax. Serialised in compose's nesting
+/// (`bind: {...}`, `volume: {...}`, `tmpfs: {...}`), see `ser`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServiceVolume {
-    #[serde(rename = "type")]
     pub kind: VolumeKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     pub target: String,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
     /// Bind: create the host path when missing (true for the short syntax, as compose).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_host_path: Option<bool>,
-    /// Bind propagation (`rprivate`, ...), or the SELinux `z`/`Z` flags, kept as given.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Bind propagation (`rprivate`, ...), or the SELinux `z`/`Z` flags, kept as given
+    /// (never both: the parser rejects that).
     pub propagation: Option<String>,
     /// Volume: `nocopy`.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub nocopy: bool,
     /// Volume: `subpath`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subpath: Option<String>,
     /// Tmpfs: size in bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmpfs_size: Option<Bytes>,
     /// Tmpfs: mode bits.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmpfs_mode: Option<u32>,
 }
 
@@ -274,6 +286,7 @@ pub enum Condition {
 pub struct Dependency {
     pub condition: Condition,
     /// Restart this service when the dependency is restarted by compose.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub restart: bool,
     /// `required: false`: a missing or disabled dependency is only a warning.
     pub required: bool,
@@ -299,7 +312,8 @@ pub struct Healthcheck {
     pub disable: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Printed as one number when soft and hard agree, as compose prints `nofile: 1024`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ulimit {
     pub soft: i64,
     pub hard: i64,
@@ -312,11 +326,13 @@ pub struct FileRef {
     /// Absolute in the container; defaults filled in (`/run/secrets/NAME` for a
     /// secret, `/NAME` for a config).
     pub target: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Printed as strings, as compose does.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser::id")]
     pub uid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser::id")]
     pub gid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Printed as an octal string ("0440"), as compose does.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser::octal")]
     pub mode: Option<u32>,
 }
 
@@ -346,7 +362,8 @@ pub struct Network {
     pub attachable: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub enable_ipv6: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Printed as compose's `ipam: {config: [...]}` (always present, `{}` when empty).
+    #[serde(serialize_with = "ser::ipam")]
     pub ipam: Vec<IpamConfig>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
@@ -391,12 +408,12 @@ pub enum FileSource {
     Content(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A top-level secret or config. Printed as compose prints it: `file`, the variable's
+/// name for `environment` (never its value), and `content` only for configs.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileObject {
     pub name: String,
-    #[serde(flatten)]
     pub source: FileSource,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub external: bool,
 }
 
