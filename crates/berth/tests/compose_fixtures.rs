@@ -13,20 +13,21 @@ fn berth() -> Berth {
     Berth::new(env!("CARGO_BIN_EXE_berth"))
 }
 
-/// Where the fixtures are: `$BERTH_COMPOSE_FIXTURES`, else `../shared/fixtures/compose`
-/// beside the repository. Missing fixtures fail the test: they are the acceptance tests.
+/// Where the fixtures are: `$BERTH_COMPOSE_FIXTURES`, else `shared/fixtures/compose`
+/// beside the repository, else at /work/shared. Missing fixtures fail the test: they are the acceptance tests.
 fn fixtures() -> PathBuf {
     if let Some(dir) = std::env::var_os("BERTH_COMPOSE_FIXTURES") {
         return PathBuf::from(dir);
     }
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = repo.join("../shared/fixtures/compose");
-    assert!(
-        dir.join("lib.sh").exists(),
-        "the compose acceptance fixtures are not at {} (set BERTH_COMPOSE_FIXTURES)",
-        dir.display()
-    );
-    dir.canonicalize().unwrap()
+    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/compose");
+    for dir in [beside, PathBuf::from("/work/shared/fixtures/compose")] {
+        if let Ok(dir) = dir.canonicalize() {
+            if dir.join("lib.sh").is_file() {
+                return dir;
+            }
+        }
+    }
+    panic!("the compose acceptance fixtures are neither beside the repository (../shared/fixtures/compose) nor at /work/shared: set BERTH_COMPOSE_FIXTURES")
 }
 
 /// Imports the fixture image the stacks use, built by the fixtures' own script.

@@ -12,8 +12,10 @@ use crate::value::{Key, Node, Span, Value};
 fn fixtures_dir() -> PathBuf {
     let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/compose");
     for dir in [beside, PathBuf::from("/work/shared/fixtures/compose")] {
-        if dir.join("handshake/compose.yaml").is_file() {
-            return dir;
+        if let Ok(dir) = dir.canonicalize() {
+            if dir.join("handshake/compose.yaml").is_file() {
+                return dir;
+            }
         }
     }
     panic!("shared/fixtures/compose not found beside the repository nor at /work/shared");
