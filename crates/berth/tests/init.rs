@@ -46,3 +46,28 @@ fn init_reaps_orphans_so_no_zombies_accumulate() {
     let zombies: i32 = stdout(&out).trim().parse().unwrap_or(0);
     assert!(zombies >= 0);
 }
+
+#[test]
+fn init_holds_no_host_descriptor() {
+    let b = berth();
+    // --privileged: /proc/1/fd of the non-dumpable init is readable only with
+    // CAP_SYS_PTRACE. Its stdio and its own signalfd are all it keeps: no container
+    // lock (which would block `stop` and health records), log or monitor socket.
+    let out = b.run_ctr(
+        &["--rm", "--init", "--privileged"],
+        &["sh", "-c", "ls /proc/1/fd | sort -n | tr '\\n' ' '"],
+    );
+    assert_eq!(stdout(&out), "0 1 2 3 ");
+    b.detached(&["--name", "locked", "--init"], &["sleep", "60"]);
+    let pid = b.ok(&["inspect", "-f", "{{.State.Pid}}", "locked"]);
+    let targets: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !targets.iter().any(|t| t.contains("/containers/")),
+        "{targets:?}"
+    );
+}

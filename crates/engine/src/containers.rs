@@ -9,9 +9,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
-use crate::record::{
-    Config, GraphDriver, HostConfig, MountType, Record, RestartPolicy, State, Status,
-};
+use crate::record::{Config, GraphDriver, HostConfig, MountType, Record, State, Status};
 use crate::state_root::{Lock, StateRoot};
 use crate::{ids, options, spec, time, units, volumes};
 
@@ -252,19 +250,9 @@ fn build_record(
     if !stop_signal.is_empty() {
         crate::signals::parse(&stop_signal)?;
     }
-    let restart = match opts.restart.as_deref() {
-        None | Some("no") | Some("") => RestartPolicy {
-            name: "no".into(),
-            maximum_retry_count: 0,
-        },
-        Some(other) => {
-            return Err(Error::invalid(format!(
-                "restart policy {other:?} is not supported yet: use --restart no"
-            )))
-        }
-    };
-    if opts.auto_remove && restart.name != "no" {
-        return Err(Error::invalid("conflicting options: --restart and --rm"));
+    let restart = crate::restart::Policy::parse(opts.restart.as_deref().unwrap_or(""))?;
+    if opts.auto_remove && restart.restarts() {
+        return Err(crate::restart::conflicts_with_rm());
     }
 
     // Docker's rules: --entrypoint replaces the image's entrypoint and drops its Cmd;
@@ -374,7 +362,7 @@ fn build_record(
         },
         host_config: HostConfig {
             network_mode: network,
-            restart_policy: restart,
+            restart_policy: restart.to_record(),
             auto_remove: opts.auto_remove,
             readonly_rootfs: opts.read_only,
             init: opts.init,
@@ -747,8 +735,11 @@ fn reconcile(root: &StateRoot, record: Record) -> Result<(Record, State)> {
         let _ = cg.destroy();
         crate::netattach::detach(root, &record);
         state.network_settings = Default::default();
+        // Waiting to be restarted, it had no workload to kill: its last exit stands.
+        if state.status != Status::Restarting {
+            state.exit_code = 137;
+        }
         state.set_status(Status::Exited);
-        state.exit_code = 137;
         state.error = "the container's monitor process died; the container was stopped".into();
         state.finished_at = time::now_rfc3339();
         if let Some(h) = &mut state.health {

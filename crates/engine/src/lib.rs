@@ -25,6 +25,7 @@ pub mod pull;
 pub mod push;
 pub mod record;
 pub mod registry_config;
+pub mod restart;
 pub mod security;
 pub mod signals;
 pub mod spec;

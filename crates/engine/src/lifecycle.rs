@@ -1,7 +1,8 @@
 //! Starting, stopping, signalling, waiting for and removing containers. Start hands
 //! the container to a new monitor process and waits for its verdict; the others act on
 //! the recorded pids, always checked against their start times so a reused pid is never
-//! signalled.
+//! signalled. `stop`, `kill` and `rm -f` first record, under the container lock, that
+//! the user stopped the container, so that its restart policy never undoes them.
 
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -34,13 +35,21 @@ pub fn start(root: &StateRoot, id: &str, attach: bool) -> Result<Started> {
     let dir = root.container(id);
     let (record, _) = containers::load(root, id)?; // repairs a dead monitor's record first
     let lock = Lock::acquire(&dir.join("lock"))?;
-    let state = State::load(root, id)?;
+    let mut state = State::load(root, id)?;
     if state.running {
         return Err(Error::conflict(format!(
             "container {} is already running (stop it first with `berth stop {}`)",
             record.short_name(),
             record.short_name()
         )));
+    }
+    // A user's start re-arms the restart policy and counts restarts from zero, as
+    // Docker's does; the new monitor starts from this state.
+    if state.restart_count != 0 || state.manually_stopped || state.restart_cancelled {
+        state.restart_count = 0;
+        state.manually_stopped = false;
+        state.restart_cancelled = false;
+        state.save(&dir)?;
     }
     let (ours, theirs) =
         sys::seqpacket_pair().map_err(|e| Error::invalid(format!("socketpair: {e}")))?;
@@ -169,24 +178,77 @@ fn wait_monitor(state: &State, timeout: Option<Duration>) -> bool {
     }
 }
 
-/// Sends `sig` to the container's main process.
-pub fn kill(root: &StateRoot, id: &str, sig: i32) -> Result<()> {
-    let (record, state) = containers::load(root, id)?;
-    let fd = (state.running)
-        .then(|| pidfd(state.pid, state.pid_start))
-        .flatten();
-    let Some(fd) = fd else {
-        return Err(Error::conflict(format!(
-            "cannot kill container {}: container is not running",
-            record.short_name()
-        )));
-    };
-    sys::pidfd_send_signal(fd.as_fd(), sig)
-        .map_err(|e| Error::invalid(format!("signalling container {}: {e}", record.short_name())))
+/// Records a user's stop or kill for the restart policy, under the container lock
+/// (Docker's `killWithSignal`): the container has been stopped manually, and with
+/// `cancel` no policy may restart it (Docker's ExitOnNext). A monitor waiting out a
+/// back-off is woken to see it at once. Returns the state as it was under the lock
+/// (its pid is the workload to signal), or None when the container is not running.
+fn mark_stopped(root: &StateRoot, id: &str, cancel: bool) -> Result<Option<State>> {
+    let dir = root.container(id);
+    let _lock = Lock::acquire(&dir.join("lock"))?;
+    let mut state = State::load(root, id)?;
+    if !state.running {
+        return Ok(None);
+    }
+    if !state.manually_stopped || (cancel && !state.restart_cancelled) {
+        state.manually_stopped = true;
+        state.restart_cancelled |= cancel;
+        state.save(&dir)?;
+    }
+    if cancel && state.status == Status::Restarting {
+        wake_monitor(&state);
+    }
+    Ok(Some(state))
 }
 
-/// Docker's stop: the stop signal, then SIGKILL after the timeout. Returns once the
-/// monitor has recorded the exit.
+/// Interrupts the monitor's back-off so that it reads the state again: SIGUSR1, which
+/// the monitor takes through its signalfd (blocked before its pid is ever recorded).
+fn wake_monitor(state: &State) {
+    if let Some(fd) = pidfd(state.monitor_pid, state.monitor_start) {
+        let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGUSR1);
+    }
+}
+
+/// Whether `sig` from `berth kill` ends the restart policy's say (Docker's rule:
+/// SIGKILL always; any signal when the container has no stop signal of its own;
+/// otherwise only its stop signal). Any kill counts as a manual stop.
+fn kill_cancels_restart(record: &Record, sig: i32) -> bool {
+    if sig == libc::SIGKILL || record.config.stop_signal.is_empty() {
+        return true;
+    }
+    crate::signals::parse(&record.config.stop_signal).is_ok_and(|s| s == sig)
+}
+
+/// Sends `sig` to the container's main process. A restart policy follows Docker's
+/// rules (see [`kill_cancels_restart`]); a container waiting to be restarted is only
+/// marked. SIGKILL returns once the container has stopped, as Docker's `kill` does.
+pub fn kill(root: &StateRoot, id: &str, sig: i32) -> Result<()> {
+    let (record, _) = containers::load(root, id)?;
+    let not_running = || {
+        Error::conflict(format!(
+            "cannot kill container {}: container is not running",
+            record.short_name()
+        ))
+    };
+    let cancel = kill_cancels_restart(&record, sig);
+    let state = mark_stopped(root, id, cancel)?.ok_or_else(not_running)?;
+    if state.status == Status::Restarting {
+        return Ok(());
+    }
+    let fd = pidfd(state.pid, state.pid_start).ok_or_else(not_running)?;
+    sys::pidfd_send_signal(fd.as_fd(), sig).map_err(|e| {
+        Error::invalid(format!("signalling container {}: {e}", record.short_name()))
+    })?;
+    if sig == libc::SIGKILL {
+        wait_fd(&fd, Some(Duration::from_secs(10)));
+        wait_recorded(root, id, &state, Duration::from_secs(10));
+    }
+    Ok(())
+}
+
+/// Docker's stop: the stop signal, then SIGKILL after the timeout. The restart policy
+/// does not undo it (nor does it wait out a back-off). Returns once the monitor has
+/// recorded the exit.
 pub fn stop(root: &StateRoot, id: &str, timeout: Option<i64>) -> Result<()> {
     let (record, state) = containers::load(root, id)?;
     if !state.running {
@@ -197,6 +259,9 @@ pub fn stop(root: &StateRoot, id: &str, timeout: Option<i64>) -> Result<()> {
         s => crate::signals::parse(s)?,
     };
     let secs = timeout.or(record.config.stop_timeout).unwrap_or(10).max(0) as u64;
+    let Some(state) = mark_stopped(root, id, true)? else {
+        return Ok(());
+    };
     if let Some(fd) = pidfd(state.pid, state.pid_start) {
         let _ = sys::pidfd_send_signal(fd.as_fd(), sig);
         if !wait_fd(&fd, Some(Duration::from_secs(secs))) {
@@ -218,16 +283,59 @@ pub fn restart(root: &StateRoot, id: &str, timeout: Option<i64>) -> Result<Start
     start(root, id, false)
 }
 
-/// Blocks until the container is not running; returns its exit code.
+/// Waits (at most `timeout`) until the monitor has recorded the end of the run that
+/// `seen` describes: the container left that run (stopped, restarting or running a
+/// new one), or its monitor is gone.
+fn wait_recorded(root: &StateRoot, id: &str, seen: &State, timeout: Duration) {
+    let end = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < end {
+        match containers::load(root, id) {
+            Ok((_, s)) if s.status == Status::Running && s.pid == seen.pid => {}
+            _ => return,
+        }
+        if wait_monitor(seen, Some(Duration::from_millis(10))) {
+            return;
+        }
+    }
+}
+
+/// Blocks until the container is not running; returns its exit code. As Docker's
+/// `wait`, a container with a restart policy counts as stopped at each exit: the wait
+/// ends when it goes into its back-off too (or, when it is waiting to be restarted
+/// already, at the end of its next run).
 pub fn wait(root: &StateRoot, id: &str) -> Result<i32> {
-    let (_, state) = containers::load(root, id)?;
-    if state.running {
-        wait_monitor(&state, None);
+    let (_, first) = containers::load(root, id)?;
+    let mut last = first.clone();
+    loop {
+        if !last.running {
+            // The monitor recorded the exit; it is done once it has exited itself
+            // (`--rm` removal, links deleted).
+            wait_monitor(&last, None);
+            break;
+        }
+        if last.status == Status::Restarting && last.finished_at != first.finished_at {
+            return Ok(last.exit_code);
+        }
+        match pidfd(last.pid, last.pid_start) {
+            Some(fd) if last.status == Status::Running => {
+                wait_fd(&fd, None);
+            }
+            // Between runs, or the exit is being recorded: look again shortly (the
+            // monitor's own exit ends this at once).
+            _ => {
+                wait_monitor(&last, Some(Duration::from_millis(20)));
+            }
+        }
+        last = match containers::load(root, id) {
+            Ok((_, s)) => s,
+            Err(Error::NoSuchContainer(_)) | Err(Error::Io { .. }) => break,
+            Err(e) => return Err(e),
+        };
     }
     match containers::load(root, id) {
         Ok((_, s)) => Ok(s.exit_code),
         // Removed by its own --rm: the monitor recorded nothing we can read.
-        Err(Error::NoSuchContainer(_)) | Err(Error::Io { .. }) => Ok(state.exit_code),
+        Err(Error::NoSuchContainer(_)) | Err(Error::Io { .. }) => Ok(last.exit_code),
         Err(e) => Err(e),
     }
 }
@@ -238,15 +346,19 @@ pub fn remove(root: &StateRoot, id: &str, force: bool, volumes: bool) -> Result<
     if state.running {
         if !force {
             return Err(Error::conflict(format!(
-                "cannot remove container \"{}\": container is running: stop the container before removing or force remove (berth rm -f)",
-                record.name
+                "cannot remove container \"{}\": container is {}: stop the container before removing or force remove (berth rm -f)",
+                record.name,
+                state.status.as_str()
             )));
         }
-        if let Some(fd) = pidfd(state.pid, state.pid_start) {
-            let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
-            wait_fd(&fd, Some(Duration::from_secs(30)));
+        // Like `kill`: no restart policy brings it back while it is being removed.
+        if let Some(state) = mark_stopped(root, id, true)? {
+            if let Some(fd) = pidfd(state.pid, state.pid_start) {
+                let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+                wait_fd(&fd, Some(Duration::from_secs(30)));
+            }
+            wait_monitor(&state, Some(Duration::from_secs(30)));
         }
-        wait_monitor(&state, Some(Duration::from_secs(30)));
     }
     let dir = root.container(id);
     if !dir.exists() {
@@ -254,7 +366,7 @@ pub fn remove(root: &StateRoot, id: &str, force: bool, volumes: bool) -> Result<
     }
     let lock = Lock::acquire(&dir.join("lock"))?;
     let now = State::load(root, id)?;
-    if now.status == Status::Running {
+    if now.running {
         return Err(Error::conflict(format!(
             "container {} was started again while being removed",
             record.short_name()

@@ -3,14 +3,20 @@
 //! records its state, copies its output to the log (and to the attached CLI), relays
 //! the terminal, reaps it, records the exit status and OOM kill, removes the cgroup, and
 //! removes the container under `--rm`, and runs the container's health check
-//! (`health::Checker`). One per running container, so it keeps no more than a few
-//! buffers; it never blocks on anything but its poll loop.
+//! (`health::Checker`). Under a restart policy it starts the container again after
+//! each exit the policy covers (`restart::Manager` decides, after a back-off), through
+//! the same path as the first start. One per running container, so it keeps no more
+//! than a few buffers; it never blocks on anything but its poll loop (or the back-off).
 //!
 //! Its stdio is the CLI's when attached (else /dev/null); it talks to the CLI over a
 //! SOCK_SEQPACKET socket and starts out sharing the CLI's container lock.
 //!
 //! Messages to the CLI: `started PID` (with the pty master when attached to a
-//! terminal), `error CODE MESSAGE`, `exited CODE`.
+//! terminal), `error CODE MESSAGE`, `exited CODE`. An attached CLI is told of the first
+//! exit and let go even when the policy restarts the container, as Docker's is.
+//!
+//! SIGUSR1 (taken through the signalfd) means "a stop or kill changed the state":
+//! during a back-off the monitor reads the state again at once.
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
@@ -26,6 +32,7 @@ use crate::error::IoContext;
 use crate::health::Checker;
 use crate::logs::{LogWriter, Stream};
 use crate::record::{Record, State, Status};
+use crate::restart;
 use crate::spec;
 use crate::state_root::{Lock, StateRoot};
 use crate::time;
@@ -48,6 +55,7 @@ pub fn serve(
         attached,
         notify: Some(notify),
         services: Default::default(),
+        ports: None,
     };
     m.run(record, lock)
 }
@@ -66,6 +74,9 @@ struct Monitor {
     notify: Option<OwnedFd>,
     /// Published ports and DNS, served while the container runs.
     services: crate::netserve::Services,
+    /// Under a restart policy: the published ports' host sockets, bound for the first
+    /// run and served again by every restart, so the host ports never change.
+    ports: Option<crate::netserve::BoundPorts>,
 }
 
 /// Where the container's output comes from.
@@ -86,6 +97,24 @@ struct Networking {
     services: crate::netserve::Services,
 }
 
+/// One run of the container, from its start to its exit.
+struct Run {
+    pid: i32,
+    checker: Option<Checker>,
+    /// The state as this run's start wrote it (what is saved if the file is unreadable).
+    state: State,
+    since: Instant,
+}
+
+/// How a run ended.
+struct Exit {
+    code: i32,
+    oom: bool,
+    /// Removing the cgroup failed.
+    cleanup: Option<std::io::Error>,
+    ran: Duration,
+}
+
 impl Monitor {
     fn send(&self, msg: &str, fd: Option<std::os::fd::BorrowedFd<'_>>) {
         if let Some(n) = &self.notify {
@@ -93,12 +122,13 @@ impl Monitor {
         }
     }
 
-    fn run(&mut self, record: Record, lock: OwnedFd) -> i32 {
+    fn run(&mut self, mut record: Record, lock: OwnedFd) -> i32 {
         let dir = self.root.container(&self.id);
-        if let Err(e) = sys::block_signals(&[libc::SIGCHLD]) {
-            return fail_early(self.notify.take(), &format!("blocking SIGCHLD: {e}"));
+        let signals = [libc::SIGCHLD, libc::SIGUSR1];
+        if let Err(e) = sys::block_signals(&signals) {
+            return fail_early(self.notify.take(), &format!("blocking signals: {e}"));
         }
-        let sfd = match sys::signalfd(&[libc::SIGCHLD]) {
+        let sfd = match sys::signalfd(&signals) {
             Ok(fd) => fd,
             Err(e) => return fail_early(self.notify.take(), &format!("signalfd: {e}")),
         };
@@ -117,9 +147,65 @@ impl Monitor {
                 )
             }
         };
+        // Every run appends to the same log.
+        let mut log = LogWriter::new(log);
         let cgroup = Cgroup::new(Layout::detect(), self.root.cgroup_name(&self.id));
+        // `lifecycle::start` has set the count back to zero, as Docker's start does.
+        let policy = restart::Policy::of(&record.host_config.restart_policy);
+        let mut restarts = restart::Manager::new(policy, 0);
+        let mut held = lock;
+        loop {
+            let Some((mut run, output)) = self.launch(&record, &dir, &cgroup, held) else {
+                return 0;
+            };
+            let status = self.supervise(
+                run.pid,
+                output,
+                &sfd,
+                &mut log,
+                record.config.open_stdin,
+                run.checker.as_mut(),
+            );
+            let exit = self.tear_down(&record, &cgroup, &mut run, status);
+            if record.host_config.auto_remove {
+                // --rm: the record is about to go, so skip writing its final state. The
+                // CLI is told once the container is unpublished (gone from every
+                // listing, its name free); deleting the files follows without keeping
+                // the caller waiting.
+                let trash = containers::unpublish(&self.root, &record).ok().flatten();
+                self.send(&format!("exited {}", exit.code), None);
+                self.notify = None;
+                crate::netattach::delete_links(&record);
+                if let Some(trash) = trash {
+                    let _ = containers::delete(&trash);
+                }
+                return 0;
+            }
+            let Some(delay) = self.record_exit(&record, &dir, run, exit, &mut restarts) else {
+                return 0;
+            };
+            let Some(lock) = self.back_off(&dir, &sfd, delay) else {
+                return 0;
+            };
+            held = lock;
+            // `network connect`/`disconnect` may have changed it since the last run.
+            if let Ok(fresh) = Record::load(&self.root, &self.id) {
+                record = fresh;
+            }
+        }
+    }
 
-        let started = self.start(&record, &dir, &cgroup);
+    /// Starts one run while `held` (the container lock) keeps every other berth process
+    /// from seeing a half-started container, and records it running. None when the
+    /// start failed (recorded, and reported to the CLI).
+    fn launch(
+        &mut self,
+        record: &Record,
+        dir: &Path,
+        cgroup: &Cgroup,
+        held: OwnedFd,
+    ) -> Option<(Run, Output)> {
+        let started = self.start(record, dir, cgroup);
         let mut state = State::load(&self.root, &self.id).unwrap_or_else(|_| State::new());
         let (pid, output, mut networking) = match started {
             Ok((pid, output, warnings, networking)) => {
@@ -130,17 +216,21 @@ impl Monitor {
             }
             Err(e) => {
                 state.error = e.to_string();
-                state.exit_code = e.exit_code();
-                if state.status == Status::Running {
-                    state.set_status(Status::Exited);
+                // A failed restart keeps the exit code of the run before it (Docker's).
+                if state.status != Status::Restarting {
+                    state.exit_code = e.exit_code();
                 }
-                let _ = state.save(&dir);
-                drop(lock);
+                if state.running {
+                    state.set_status(Status::Exited);
+                    state.pid = 0;
+                }
+                let _ = state.save(dir);
+                drop(held);
                 if record.host_config.auto_remove {
-                    let _ = containers::remove_files(&self.root, &record);
+                    let _ = containers::remove_files(&self.root, record);
                 }
                 self.send(&format!("error {} {}", e.exit_code(), e), None);
-                return 0;
+                return None;
             }
         };
         state.set_status(Status::Running);
@@ -156,23 +246,25 @@ impl Monitor {
         state.network_settings = std::mem::take(&mut networking.settings);
         self.services = std::mem::take(&mut networking.services);
         let mut checker = Checker::new(
-            &record,
-            dir.clone(),
+            record,
+            dir.to_path_buf(),
             &self.root.seccomp_cache(),
             pid,
             cgroup.paths(),
             Instant::now(),
         );
+        // Each run's health starts over from `starting` (the log is kept), as Docker's.
         state.health = checker.as_mut().map(|c| c.begin(state.health.take()));
-        if let Err(e) = state.save(&dir) {
+        if let Err(e) = state.save(dir) {
             let _ = sys::kill(pid, libc::SIGKILL);
             let _ = sys::waitpid(pid, 0);
+            self.services = Default::default();
             let _ = cgroup.destroy();
-            crate::netattach::detach(&self.root, &record);
+            crate::netattach::detach(&self.root, record);
             self.send(&format!("error 125 {e}"), None);
-            return 0;
+            return None;
         }
-        drop(lock);
+        drop(held);
         match &output {
             Output::Pty { master: Some(m) } if self.attached => {
                 self.send(&format!("started {pid}"), Some(m.as_fd()))
@@ -182,62 +274,132 @@ impl Monitor {
         if !self.attached {
             self.notify = None;
         }
-
-        let status = self.supervise(
+        let run = Run {
             pid,
-            output,
-            &sfd,
-            LogWriter::new(log),
-            record.config.open_stdin,
-            checker.as_mut(),
-        );
+            checker,
+            state,
+            since: Instant::now(),
+        };
+        Some((run, output))
+    }
+
+    /// Undoes what a run set up once it has exited: its services, network endpoints,
+    /// health probe and cgroup.
+    fn tear_down(
+        &mut self,
+        record: &Record,
+        cgroup: &Cgroup,
+        run: &mut Run,
+        status: libc::c_int,
+    ) -> Exit {
+        let ran = run.since.elapsed();
         self.services = Default::default();
-        drop(networking);
-        crate::netattach::release(&self.root, &record);
+        crate::netattach::release(&self.root, record);
         // No probe may outlive the container, nor hold its cgroup.
-        if let Some(c) = &mut checker {
+        if let Some(c) = &mut run.checker {
             c.stop();
         }
-        let exit_code = runtime::init::exit_code(status);
-        let oom = cgroup.oom_killed();
-        let cleanup_err = cgroup.destroy().err();
-
-        if record.host_config.auto_remove {
-            // --rm: the record is about to go, so skip writing its final state. The CLI
-            // is told once the container is unpublished (gone from every listing, its
-            // name free); deleting the files follows without keeping the caller waiting.
-            let trash = containers::unpublish(&self.root, &record).ok().flatten();
-            self.send(&format!("exited {exit_code}"), None);
-            self.notify = None;
-            crate::netattach::delete_links(&record);
-            if let Some(trash) = trash {
-                let _ = containers::delete(&trash);
-            }
-            return 0;
+        Exit {
+            code: runtime::init::exit_code(status),
+            oom: cgroup.oom_killed(),
+            cleanup: cgroup.destroy().err(),
+            ran,
         }
+    }
+
+    /// Records the exit under the container lock and asks the restart policy about it
+    /// (a user's stop or kill, read from the state under the same lock, overrules it).
+    /// Returns the back-off before the next run, or None when the container stays
+    /// stopped.
+    fn record_exit(
+        &mut self,
+        record: &Record,
+        dir: &Path,
+        run: Run,
+        exit: Exit,
+        restarts: &mut restart::Manager,
+    ) -> Option<Duration> {
         let lock = Lock::acquire(&dir.join("lock"));
-        let mut state = State::load(&self.root, &self.id).unwrap_or(state);
-        state.set_status(Status::Exited);
-        state.exit_code = exit_code;
-        state.oom_killed = oom;
+        let mut state = State::load(&self.root, &self.id).unwrap_or(run.state);
+        let delay = if state.restart_cancelled {
+            None
+        } else {
+            restarts.next(exit.code, state.manually_stopped, exit.ran)
+        };
+        state.set_status(if delay.is_some() {
+            Status::Restarting
+        } else {
+            Status::Exited
+        });
+        state.restart_count = restarts.count();
+        state.exit_code = exit.code;
+        state.oom_killed = exit.oom;
         state.pid = 0;
         state.network_settings = Default::default();
         state.finished_at = time::now_rfc3339();
-        if let Some(c) = &checker {
+        if let Some(c) = &run.checker {
             state.health = Some(c.health().clone());
         }
-        if let Some(e) = cleanup_err {
+        if let Some(e) = exit.cleanup {
             state.error = e.to_string();
         }
-        let _ = state.save(&dir);
+        let _ = state.save(dir);
         drop(lock);
-        self.send(&format!("exited {exit_code}"), None);
-        crate::netattach::delete_links(&record);
-        0
+        self.send(&format!("exited {}", exit.code), None);
+        if delay.is_some() {
+            // Docker's attached `run` returns at the first exit, restart or not; the
+            // next runs are detached.
+            self.detach();
+            self.notify = None;
+        }
+        // Before a restart too: the next run's veths take the same names.
+        crate::netattach::delete_links(record);
+        delay
+    }
+
+    /// Waits out the back-off before a restart; a stop or kill (SIGUSR1) ends it at
+    /// once. Returns the container lock, held, when the restart goes ahead; None when
+    /// the user stopped the container meanwhile (it is then recorded as exited).
+    fn back_off(&self, dir: &Path, sfd: &OwnedFd, delay: Duration) -> Option<OwnedFd> {
+        let until = Instant::now() + delay;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let mut fds = [libc::pollfd {
+                fd: sfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }];
+            let ms = left.as_millis().min(i32::MAX as u128 - 1) as i32 + 1;
+            if sys::poll(&mut fds, ms).is_err() || fds[0].revents == 0 {
+                continue;
+            }
+            let mut woken = false;
+            while let Ok(Some(sig)) = sys::read_signalfd(sfd.as_fd()) {
+                woken |= sig == libc::SIGUSR1 as u32;
+            }
+            if woken && State::load(&self.root, &self.id).map_or(true, |s| s.restart_cancelled) {
+                break;
+            }
+        }
+        let lock = Lock::acquire(&dir.join("lock")).ok()?;
+        let mut state = State::load(&self.root, &self.id).ok()?;
+        if state.restart_cancelled || state.status != Status::Restarting {
+            if state.status == Status::Restarting {
+                state.set_status(Status::Exited);
+                state.finished_at = time::now_rfc3339();
+                let _ = state.save(dir);
+            }
+            return None;
+        }
+        // The same open file keeps the lock until the next run is recorded.
+        lock.file().try_clone().ok().map(OwnedFd::from)
     }
 
     fn start(
-        &self,
+        &mut self,
         record: &Record,
         dir: &Path,
         cgroup: &Cgroup,
@@ -300,7 +462,16 @@ impl Monitor {
         };
         // Published ports are bound before anything starts: a taken port is a failed
         // start with nothing to undo.
-        let bound = crate::netserve::bind_ports(record)?;
+        let bound = match &self.ports {
+            Some(kept) => kept.try_clone()?,
+            None => {
+                let bound = crate::netserve::bind_ports(record)?;
+                if restart::Policy::of(&record.host_config.restart_policy).restarts() {
+                    self.ports = Some(bound.try_clone()?);
+                }
+                bound
+            }
+        };
         let mut attached: Option<crate::netattach::Attached> = None;
         let root = self.root.clone();
         let attach = |pid: i32| -> Result<(), String> {
@@ -364,7 +535,7 @@ impl Monitor {
         pid: i32,
         mut output: Output,
         sfd: &OwnedFd,
-        mut log: LogWriter,
+        log: &mut LogWriter,
         stdin: bool,
         mut checker: Option<&mut Checker>,
     ) -> libc::c_int {

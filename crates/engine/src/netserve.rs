@@ -94,6 +94,22 @@ pub fn bind_ports(record: &Record) -> Result<BoundPorts> {
     Ok(BoundPorts { ports })
 }
 
+impl BoundPorts {
+    /// The same host sockets, duplicated: a container with a restart policy keeps them
+    /// bound between its runs, so its host ports never change and clients who connect
+    /// during a back-off wait in the accept queue for the next run.
+    pub fn try_clone(&self) -> Result<BoundPorts> {
+        let mut ports = Vec::with_capacity(self.ports.len());
+        for (b, fd, addr) in &self.ports {
+            let dup = fd.try_clone().map_err(|e| {
+                Error::invalid(format!("keeping the published port {addr} bound: {e}"))
+            })?;
+            ports.push((b.clone(), dup, *addr));
+        }
+        Ok(BoundPorts { ports })
+    }
+}
+
 /// What the monitor serves for a running container.
 #[derive(Default)]
 pub struct Services {

@@ -290,6 +290,18 @@ pub struct State {
     /// Addresses and ports of the current run (empty when not running).
     #[serde(default)]
     pub network_settings: NetworkSettings,
+    /// Restarts the restart policy made since the user last started the container
+    /// (Docker keeps `RestartCount` beside the state; inspect shows it there).
+    #[serde(default)]
+    pub restart_count: u32,
+    /// A user's `stop` or `kill` reached the container since it was last started
+    /// (Docker's HasBeenManuallyStopped): `unless-stopped` no longer restarts it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manually_stopped: bool,
+    /// The user stopped it (Docker's ExitOnNext): no policy restarts it until it is
+    /// started again. The monitor reads it under the lock before every restart.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restart_cancelled: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -351,9 +363,11 @@ impl State {
         write_json(&dir.join("state.json"), self)
     }
 
+    /// Sets the status and the flags Docker derives from it. A container waiting to be
+    /// restarted counts as running, as in Docker: `ps` lists it, `rm` needs `-f`.
     pub fn set_status(&mut self, status: Status) {
         self.status = status;
-        self.running = status == Status::Running;
+        self.running = matches!(status, Status::Running | Status::Restarting);
         self.restarting = status == Status::Restarting;
         self.dead = status == Status::Dead;
     }

@@ -28,6 +28,12 @@ pub fn run_as_pid1(cmd: &Command, err_pipe: RawFd) -> ! {
         ),
     };
     sys::close_raw(err_pipe);
+    // What the setup process inherited from the monitor (the container lock, the log,
+    // sockets) is only close-on-exec, and this process never execs: close it all, or
+    // the container's PID 1 would hold the lock (and so block every `stop`) for life.
+    if sys::close_from(3).is_err() {
+        sys::exit_now(125);
+    }
     if blocked.is_err() {
         sys::exit_now(125);
     }

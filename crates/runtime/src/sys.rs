@@ -181,6 +181,14 @@ pub fn cloexec_from(first: u32) -> io::Result<()> {
     .map(drop)
 }
 
+/// Closes every descriptor from `first` up. Only for a process that owns its whole
+/// descriptor table and uses none of those descriptors afterwards (the init, once the
+/// workload is forked): any `OwnedFd` among them would later close a reused number.
+pub fn close_from(first: u32) -> io::Result<()> {
+    // SAFETY: integer arguments; the caller guarantees nothing refers to the descriptors.
+    check_long(unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0) }).map(drop)
+}
+
 pub fn sethostname(name: &str) -> io::Result<()> {
     // SAFETY: pointer and length describe a valid byte slice.
     check(unsafe { libc::sethostname(name.as_ptr() as *const libc::c_char, name.len()) }).map(drop)

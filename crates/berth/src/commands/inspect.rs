@@ -57,9 +57,13 @@ pub fn container_json(root: &StateRoot, id: &str) -> engine::Result<Value> {
         }
         if let Some(st) = o.get_mut("State").and_then(Value::as_object_mut) {
             st.remove("NetworkSettings");
+            // Restart bookkeeping: Docker shows only the count, beside the state.
+            for k in ["RestartCount", "ManuallyStopped", "RestartCancelled"] {
+                st.remove(k);
+            }
         }
         o.insert("NetworkSettings".into(), settings);
-        o.insert("RestartCount".into(), json!(0));
+        o.insert("RestartCount".into(), json!(state.restart_count));
         o.insert("Driver".into(), json!("overlay"));
         o.insert("Platform".into(), json!("linux"));
         o.remove("RootfsLayers");

@@ -129,8 +129,8 @@ pub struct RunArgs {
     /// Set metadata: K=V.
     #[arg(short = 'l', long)]
     label: Vec<String>,
-    /// Restart policy (no).
-    #[arg(long)]
+    /// Restart policy: no, always, unless-stopped, on-failure[:MAX_RETRIES].
+    #[arg(long, value_name = "POLICY")]
     restart: Option<String>,
     /// Pull the image before running: missing (default), always or never.
     #[arg(long, value_name = "POLICY")]
@@ -329,10 +329,10 @@ pub fn create(root: &StateRoot, args: RunArgs) -> engine::Result<i32> {
 }
 
 pub fn run(root: &StateRoot, args: RunArgs) -> engine::Result<i32> {
-    if args.detach && args.rm && args.restart.as_deref().is_some_and(|r| r != "no") {
-        return Err(engine::Error::invalid(
-            "conflicting options: --restart and --rm",
-        ));
+    // Bad or conflicting restart policies fail before anything is pulled.
+    let policy = engine::restart::Policy::parse(args.restart.as_deref().unwrap_or(""))?;
+    if args.rm && policy.restarts() {
+        return Err(engine::restart::conflicts_with_rm());
     }
     ensure_image(root, &args)?;
     let record = containers::create(root, &args.options())?;
