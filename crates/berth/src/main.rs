@@ -95,6 +95,8 @@ enum Command {
     /// Check the image store.
     #[command(subcommand)]
     Storage(commands::images::StorageCommand),
+    /// Run multi-container applications from compose files.
+    Compose(commands::compose::ComposeArgs),
 }
 
 fn main() -> ExitCode {
@@ -160,6 +162,7 @@ fn dispatch(root: &engine::StateRoot, command: Command) -> engine::Result<i32> {
         Command::Logout(a) => image_cmd(commands::images::logout(root, a)),
         Command::System(c) => image_cmd(commands::images::system(root, c)),
         Command::Storage(c) => image_cmd(commands::images::storage(root, c)),
+        Command::Compose(a) => commands::compose::run(root, a),
     }
 }
 

@@ -21,8 +21,9 @@ pub struct CreateOptions {
     /// The image to run, as the user named it (ignored when `rootfs` is given).
     pub image: Option<String>,
     pub command: Vec<String>,
-    /// `--entrypoint`: Some("") clears the image's entrypoint.
-    pub entrypoint: Option<String>,
+    /// The entrypoint as an argv (`--entrypoint X` is `[X]`, compose gives lists);
+    /// `Some(vec![])` clears the image's entrypoint.
+    pub entrypoint: Option<Vec<String>>,
     pub env: Vec<String>,
     pub env_files: Vec<PathBuf>,
     pub workdir: Option<String>,
@@ -258,8 +259,7 @@ fn build_record(
     // Docker's rules: --entrypoint replaces the image's entrypoint and drops its Cmd;
     // a command given on the line replaces the image's Cmd.
     let (entrypoint, cmd) = match &opts.entrypoint {
-        Some(e) if e.is_empty() => (Vec::new(), opts.command.clone()),
-        Some(e) => (vec![e.clone()], opts.command.clone()),
+        Some(e) => (e.clone(), opts.command.clone()),
         None => {
             let ep = image_cfg.entrypoint.clone().unwrap_or_default();
             let cmd = if opts.command.is_empty() {

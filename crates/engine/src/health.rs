@@ -40,6 +40,28 @@ pub struct HealthOptions {
     pub retries: Option<i64>,
     /// `--no-healthcheck`.
     pub disabled: bool,
+    /// The test as Docker's full vector (`["CMD", ...]`, `["CMD-SHELL", "..."]`,
+    /// `["NONE"]`), for callers that have one (compose); `cmd` is the shell form.
+    pub test: Option<Vec<String>>,
+}
+
+/// Checks a test vector in Docker's form; an empty one means "the image's".
+fn check_test(test: &[String]) -> Result<()> {
+    let Some((kind, rest)) = test.split_first() else {
+        return Ok(());
+    };
+    match kind.as_str() {
+        "NONE" => Ok(()),
+        "CMD" | "CMD-SHELL" if rest.is_empty() || rest.iter().all(String::is_empty) => {
+            Err(Error::invalid(format!(
+                "healthcheck test [{kind}] has no command: give one, e.g. [\"{kind}\", \"true\"]"
+            )))
+        }
+        "CMD" | "CMD-SHELL" => Ok(()),
+        other => Err(Error::invalid(format!(
+            "healthcheck test starts with {other:?}: it must start with CMD, CMD-SHELL or NONE"
+        ))),
+    }
 }
 
 /// The container's `Config.Healthcheck`: the flags, validated as Docker's CLI and daemon
@@ -62,7 +84,24 @@ pub fn container_config(
     let start_interval = duration(&opts.start_interval, "--health-start-interval")?;
     let retries = opts.retries.unwrap_or(0);
     let cmd = opts.cmd.as_deref().unwrap_or("");
-    let any = !cmd.is_empty()
+    let test = opts.test.clone().filter(|t| !t.is_empty());
+    if let Some(t) = &test {
+        check_test(t)?;
+        if !cmd.is_empty() {
+            return Err(Error::invalid(
+                "a healthcheck takes either a shell command or a test vector, not both",
+            ));
+        }
+        if t.first().is_some_and(|k| k == "NONE") {
+            return Ok(Some(Healthcheck {
+                test: Some(vec!["NONE".into()]),
+                ..Default::default()
+            }));
+        }
+    }
+    let test =
+        test.or_else(|| (!cmd.is_empty()).then(|| vec!["CMD-SHELL".to_string(), cmd.to_string()]));
+    let any = test.is_some()
         || interval != 0
         || timeout != 0
         || start_period != 0
@@ -105,7 +144,7 @@ pub fn container_config(
             }
         }
         Healthcheck {
-            test: (!cmd.is_empty()).then(|| vec!["CMD-SHELL".to_string(), cmd.to_string()]),
+            test,
             interval: set(interval),
             timeout: set(timeout),
             start_period: set(start_period),
@@ -763,6 +802,51 @@ mod tests {
         assert_eq!(go_duration(7), "7ns");
         assert_eq!(go_duration(-1_000_000_000), "-1s");
         assert_eq!(go_duration(3_723_004_005_006), "1h2m3.004005006s");
+    }
+
+    #[test]
+    fn a_test_vector_is_taken_as_docker_gives_it() {
+        let image = Healthcheck {
+            test: Some(vec!["CMD".into(), "check".into()]),
+            retries: Some(7),
+            ..Default::default()
+        };
+        let exec = vec!["CMD".to_string(), "test".into(), "-s".into(), "/f".into()];
+        let got = container_config(&flags(|o| o.test = Some(exec.clone())), Some(&image))
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.test, Some(exec));
+        assert_eq!(got.retries, Some(7));
+        let shell = vec!["CMD-SHELL".to_string(), "test -f /x".into()];
+        let got = container_config(&flags(|o| o.test = Some(shell.clone())), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.test, Some(shell));
+        // An empty vector keeps the image's test; NONE turns the check off.
+        let got = container_config(
+            &flags(|o| {
+                o.test = Some(Vec::new());
+                o.interval = Some("1s".into());
+            }),
+            Some(&image),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(got.test, image.test);
+        let none = container_config(&flags(|o| o.test = Some(vec!["NONE".into()])), Some(&image))
+            .unwrap()
+            .unwrap();
+        assert_eq!(none.test, Some(vec!["NONE".into()]));
+        for bad in [vec!["CMD"], vec!["SHELL", "x"], vec!["CMD-SHELL", ""]] {
+            let t: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
+            let err = container_config(&flags(|o| o.test = Some(t)), None).unwrap_err();
+            assert!(err.to_string().contains("healthcheck test"), "{err}");
+        }
+        let both = flags(|o| {
+            o.test = Some(vec!["CMD".into(), "true".into()]);
+            o.cmd = Some("true".into());
+        });
+        assert!(container_config(&both, None).is_err());
     }
 
     fn flags(f: impl FnOnce(&mut HealthOptions)) -> HealthOptions {

@@ -62,8 +62,9 @@ pub fn start(root: &StateRoot, id: &str, attach: bool) -> Result<Started> {
         .map_err(|e| Error::invalid(format!("/dev/null: {e}")))?
         .into();
     // The monitor is a fork of this process, not a new exec: nothing on the start path
-    // pays for loading and initialising berth a second time. The CLI is single-threaded
-    // here, which fork requires.
+    // pays for loading and initialising berth a second time. The child uses no lock
+    // another thread could hold (it prints nothing; glibc's malloc is fork-safe), and
+    // closes the descriptors other threads had open.
     let forked =
         sys::fork().map_err(|e| Error::invalid(format!("starting the container monitor: {e}")))?;
     let monitor_pid = match forked {
@@ -77,6 +78,10 @@ pub fn start(root: &StateRoot, id: &str, attach: bool) -> Result<Started> {
             }
             drop(null);
             drop(lock);
+            // A caller with other threads (compose starts services in parallel) had
+            // their descriptors copied by the fork: another container's lock held
+            // through one would stay locked for as long as this monitor lives.
+            let _ = sys::close_all_except(&[theirs.as_raw_fd(), shared_lock.as_raw_fd()]);
             let code = monitor::serve(root.clone(), record.clone(), attach, theirs, shared_lock);
             sys::exit_now(code)
         }

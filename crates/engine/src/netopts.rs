@@ -1,4 +1,5 @@
-//! `run`/`create`'s network flags (`--network`, `--network-alias`, `--ip`, `-p`, `-P`,
+//! `run`/`create`'s network flags (`--network` in its simple and its advanced
+//! `name=NET,alias=A,ip=IP` form, `--network-alias`, `--ip`, `-p`, `-P`,
 //! `--dns*`, `--add-host`) checked and turned into the record's settings. Networks are
 //! looked up (the default `bridge` is created on first use) so a bad name fails at
 //! create, like Docker; addresses and host ports are only taken at start.
@@ -14,7 +15,8 @@ use crate::state_root::StateRoot;
 /// The network flags as given.
 #[derive(Debug, Clone, Default)]
 pub struct NetOptions {
-    /// `--network` (repeatable): none, host, bridge, or a network name or id.
+    /// `--network` (repeatable): none, host, bridge, a network name or id, or
+    /// `name=NET,alias=A,ip=IP` (see [`parse_network`]).
     pub networks: Vec<String>,
     /// `--network-alias`: names on the first user-defined network.
     pub aliases: Vec<String>,
@@ -41,18 +43,105 @@ pub struct Resolved {
     pub port_bindings: BTreeMap<String, Vec<PortBinding>>,
 }
 
+/// One `--network` value: a name, or Docker's advanced form
+/// `name=NET,alias=A,alias=B,ip=IP`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkSpec {
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub ip: Option<Ipv4Addr>,
+}
+
+/// Parses one `--network` value. The advanced form is recognised by its `=`, as in
+/// Docker; keys berth cannot honour (ip6, mac-address, driver-opt, ...) are errors
+/// rather than silently dropped settings.
+pub fn parse_network(value: &str) -> Result<NetworkSpec> {
+    if !value.contains('=') {
+        return Ok(NetworkSpec {
+            name: value.to_string(),
+            ..Default::default()
+        });
+    }
+    let mut spec = NetworkSpec::default();
+    for field in value.split(',') {
+        let (key, v) = field.split_once('=').ok_or_else(|| {
+            Error::invalid(format!(
+                "invalid --network {value:?}: {field:?} is not KEY=VALUE (use name=NET,alias=A,ip=IP)"
+            ))
+        })?;
+        let v = v.trim();
+        match key.trim() {
+            "name" => spec.name = v.to_string(),
+            "alias" => spec.aliases.push(v.to_string()),
+            "ip" => {
+                spec.ip = Some(v.parse::<Ipv4Addr>().map_err(|_| {
+                    Error::invalid(format!(
+                        "invalid --network {value:?}: ip {v:?} is not an IPv4 address"
+                    ))
+                })?)
+            }
+            k => {
+                return Err(Error::invalid(format!(
+                    "invalid --network {value:?}: berth does not support the key {k:?} (name, alias and ip are supported)"
+                )))
+            }
+        }
+    }
+    if spec.name.is_empty() {
+        return Err(Error::invalid(format!(
+            "invalid --network {value:?}: name=NETWORK is required"
+        )));
+    }
+    Ok(spec)
+}
+
 pub fn resolve(root: &StateRoot, opts: &NetOptions) -> Result<Resolved> {
-    let mut names: Vec<String> = opts.networks.clone();
-    if names.is_empty() {
-        names.push(networks::DEFAULT_NETWORK.into());
+    let mut specs = opts
+        .networks
+        .iter()
+        .map(|n| parse_network(n))
+        .collect::<Result<Vec<_>>>()?;
+    if specs.is_empty() {
+        specs.push(NetworkSpec {
+            name: networks::DEFAULT_NETWORK.into(),
+            ..Default::default()
+        });
+    }
+    // `--network-alias` and `--ip` apply to the first network, as in Docker, which
+    // refuses to mix them with that network's own settings.
+    let legacy_ip = opts
+        .ip
+        .as_deref()
+        .map(|s| {
+            s.parse::<Ipv4Addr>()
+                .map_err(|_| Error::invalid(format!("invalid --ip {s:?}: an IPv4 address")))
+        })
+        .transpose()?;
+    if let Some(first) = specs.first_mut() {
+        if !opts.aliases.is_empty() {
+            if !first.aliases.is_empty() {
+                return Err(Error::invalid(
+                    "conflicting options: cannot specify both --network-alias and per-network alias",
+                ));
+            }
+            first.aliases = opts.aliases.clone();
+        }
+        if legacy_ip.is_some() {
+            if first.ip.is_some() {
+                return Err(Error::invalid(
+                    "conflicting options: cannot specify both --ip and per-network IPv4 address",
+                ));
+            }
+            first.ip = legacy_ip;
+        }
     }
     let special = |n: &str| matches!(n, "none" | "host");
-    if names.len() > 1 && names.iter().any(|n| special(n)) {
+    if specs.len() > 1 && specs.iter().any(|n| special(&n.name)) {
         return Err(Error::invalid(
             "--network none or host cannot be combined with other networks",
         ));
     }
-    let first = names[0].clone();
+    let first = specs[0].name.clone();
     let mut out = Resolved {
         network_mode: if first == "default" {
             networks::DEFAULT_NETWORK.into()
@@ -69,23 +158,16 @@ pub fn resolve(root: &StateRoot, opts: &NetOptions) -> Result<Resolved> {
                 "-p/-P need a network with addresses; --network {first} has none of its own"
             )));
         }
-        if opts.ip.is_some() || !opts.aliases.is_empty() {
+        if specs[0].ip.is_some() || !specs[0].aliases.is_empty() {
             return Err(Error::invalid(format!(
                 "--ip and --network-alias need a bridge network, not --network {first}"
             )));
         }
         return Ok(out);
     }
-    let ip = opts
-        .ip
-        .as_deref()
-        .map(|s| {
-            s.parse::<Ipv4Addr>()
-                .map_err(|_| Error::invalid(format!("invalid --ip {s:?}: an IPv4 address")))
-        })
-        .transpose()?;
     let mut seen = std::collections::BTreeSet::new();
-    for (i, name) in names.iter().enumerate() {
+    for spec in &specs {
+        let name = &spec.name;
         let net = if name == networks::DEFAULT_NETWORK || name == "default" {
             networks::default_network(root)?
         } else {
@@ -95,12 +177,12 @@ pub fn resolve(root: &StateRoot, opts: &NetOptions) -> Result<Resolved> {
             return Err(Error::invalid(format!("network {} given twice", net.name)));
         }
         let predefined = net.is_predefined();
-        if predefined && (!opts.aliases.is_empty() && i == 0) {
+        if predefined && !spec.aliases.is_empty() {
             return Err(Error::invalid(
                 "--network-alias works on user-defined networks only (as in Docker): create one with berth network create",
             ));
         }
-        if let (Some(ip), 0) = (ip, i) {
+        if let Some(ip) = spec.ip {
             let subnet = net.subnet()?;
             if predefined {
                 return Err(Error::invalid(
@@ -118,12 +200,8 @@ pub fn resolve(root: &StateRoot, opts: &NetOptions) -> Result<Resolved> {
             net.name.clone(),
             EndpointConfig {
                 network_id: net.id.clone(),
-                aliases: if i == 0 {
-                    opts.aliases.clone()
-                } else {
-                    Vec::new()
-                },
-                ipv4_address: if i == 0 { ip } else { None },
+                aliases: spec.aliases.clone(),
+                ipv4_address: spec.ip,
             },
         );
     }
@@ -206,4 +284,37 @@ pub fn exposed(entries: &[String]) -> Result<Vec<String>> {
         }
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_values_take_the_simple_and_the_advanced_form() {
+        assert_eq!(
+            parse_network("front").unwrap(),
+            NetworkSpec {
+                name: "front".into(),
+                ..Default::default()
+            }
+        );
+        assert_eq!(
+            parse_network("name=front,alias=web,alias=www,ip=10.9.0.5").unwrap(),
+            NetworkSpec {
+                name: "front".into(),
+                aliases: vec!["web".into(), "www".into()],
+                ip: Some(Ipv4Addr::new(10, 9, 0, 5)),
+            }
+        );
+        for (bad, says) in [
+            ("alias=web", "name=NETWORK is required"),
+            ("name=front,ip=10.9.0", "not an IPv4 address"),
+            ("name=front,mac-address=02:42:ac:11:00:02", "mac-address"),
+            ("name=front,alias", "is not KEY=VALUE"),
+        ] {
+            let err = parse_network(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
 }

@@ -189,6 +189,30 @@ pub fn close_from(first: u32) -> io::Result<()> {
     check_long(unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0) }).map(drop)
 }
 
+/// Closes every descriptor from 3 up except those in `keep`. For a freshly forked
+/// child of a process that may have other threads: their descriptors (open files,
+/// flocks held through them) were copied by the fork, and nothing in the child refers to
+/// them. Same caveat as [`close_from`] for the descriptors closed.
+pub fn close_all_except(keep: &[RawFd]) -> io::Result<()> {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter_map(|fd| u32::try_from(*fd).ok())
+        .filter(|fd| *fd >= 3)
+        .collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut next = 3u32;
+    for k in keep {
+        if k > next {
+            // SAFETY: integer arguments; the caller guarantees nothing refers to the
+            // descriptors in the range.
+            check_long(unsafe { libc::syscall(libc::SYS_close_range, next, k - 1, 0) })?;
+        }
+        next = k + 1;
+    }
+    close_from(next)
+}
+
 pub fn sethostname(name: &str) -> io::Result<()> {
     // SAFETY: pointer and length describe a valid byte slice.
     check(unsafe { libc::sethostname(name.as_ptr() as *const libc::c_char, name.len()) }).map(drop)

@@ -49,7 +49,38 @@ fn null() -> engine::Result<OwnedFd> {
         .map_err(|e| engine::Error::invalid(format!("/dev/null: {e}")))
 }
 
+/// One exec as `berth exec` and `berth compose exec` ask for it.
+pub struct Request {
+    pub container: String,
+    pub command: Vec<String>,
+    pub env: Vec<String>,
+    pub env_files: Vec<PathBuf>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub detach: bool,
+    pub interactive: bool,
+    pub tty: bool,
+}
+
 pub fn run(root: &StateRoot, args: ExecArgs) -> engine::Result<i32> {
+    exec(
+        root,
+        Request {
+            container: args.container,
+            command: args.command,
+            env: args.env,
+            env_files: args.env_file,
+            user: args.user,
+            workdir: args.workdir,
+            detach: args.detach,
+            interactive: args.interactive,
+            tty: args.tty,
+        },
+    )
+}
+
+/// Runs the command in the container; returns its exit code (0 at once with detach).
+pub fn exec(root: &StateRoot, args: Request) -> engine::Result<i32> {
     let tty = args.tty && !args.detach;
     let console = if tty {
         sys::get_winsize(sys::borrow(0))
@@ -61,7 +92,7 @@ pub fn run(root: &StateRoot, args: ExecArgs) -> engine::Result<i32> {
     let opts = ExecOptions {
         command: args.command.clone(),
         env: args.env.clone(),
-        env_files: args.env_file.clone(),
+        env_files: args.env_files.clone(),
         user: args.user.clone(),
         workdir: args.workdir.clone(),
         tty,

@@ -80,7 +80,7 @@ pub fn status_text(state: &State) -> String {
     }
 }
 
-fn ellipsis(s: &str, max: usize) -> String {
+pub fn ellipsis(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
@@ -90,7 +90,7 @@ fn ellipsis(s: &str, max: usize) -> String {
     }
 }
 
-fn created_at(ts: &str) -> String {
+pub fn created_at(ts: &str) -> String {
     // Docker prints Go's time.String(): "2026-11-23 09:38:29 +0000 UTC".
     let date = ts.get(..10).unwrap_or(ts);
     let clock = ts.get(11..19).unwrap_or("");
@@ -225,7 +225,7 @@ pub fn run(root: &StateRoot, args: PsArgs) -> engine::Result<i32> {
 }
 
 /// Docker's PORTS column: `127.0.0.1:8080->80/tcp, 0.0.0.0:32768->53/udp`.
-fn ports_text(state: &engine::record::State) -> String {
+pub fn ports_text(state: &engine::record::State) -> String {
     let mut v = Vec::new();
     for (key, list) in &state.network_settings.ports {
         for b in list {

@@ -53,8 +53,8 @@ pub struct RunArgs {
     /// Container NIS domain name.
     #[arg(long)]
     domainname: Option<String>,
-    /// Connect to a network: bridge (the default), host, none, or a network's name or
-    /// id; repeatable.
+    /// Connect to a network: bridge (the default), host, none, a network's name or id,
+    /// or name=NET,alias=A,ip=IP; repeatable.
     #[arg(long = "network", alias = "net")]
     network: Vec<String>,
     /// Add a network-scoped alias (user-defined networks).
@@ -227,7 +227,14 @@ impl RunArgs {
             rootfs: self.rootfs.clone(),
             image,
             command,
-            entrypoint: self.entrypoint.clone(),
+            // Docker's `--entrypoint ""` clears the image's entrypoint.
+            entrypoint: self.entrypoint.as_ref().map(|e| {
+                if e.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![e.clone()]
+                }
+            }),
             env: self.env.clone(),
             env_files: self.env_file.clone(),
             workdir: self.workdir.clone(),
@@ -273,6 +280,7 @@ impl RunArgs {
                 start_interval: self.health_start_interval.clone(),
                 retries: self.health_retries,
                 disabled: self.no_healthcheck,
+                test: None,
             },
             security: engine::security::SecurityOptions {
                 cap_add: self.cap_add.clone(),

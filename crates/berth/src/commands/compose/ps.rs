@@ -1,0 +1,210 @@
+//! `compose ps`: the project's containers in Docker Compose's columns (NAME IMAGE
+//! COMMAND SERVICE CREATED STATUS PORTS), as JSON lines with its fields, or through a
+//! Go template over the same fields.
+
+use clap::Args;
+use engine::time;
+use serde_json::{json, Value};
+use stack::query::Member;
+
+use super::Ctx;
+use crate::commands::ps::{created_at, ellipsis, ports_text, status_text};
+
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// Show all stopped containers (including those created by the run command).
+    #[arg(short = 'a', long)]
+    all: bool,
+    /// Only display IDs.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// Display services.
+    #[arg(long)]
+    services: bool,
+    /// Filter services by status: paused, restarting, removing, running, dead,
+    /// created, exited.
+    #[arg(long, value_name = "STATUS")]
+    status: Vec<String>,
+    /// Format: table, json, or a Go template.
+    #[arg(long)]
+    format: Option<String>,
+    /// Don't truncate output.
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    #[arg(value_name = "SERVICE")]
+    names: Vec<String>,
+}
+
+const DEFAULT_TABLE: &str = "table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}";
+const HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Name", "NAME"),
+    ("Names", "NAMES"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("Service", "SERVICE"),
+    ("Project", "PROJECT"),
+    ("RunningFor", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("Status", "STATUS"),
+    ("State", "STATE"),
+    ("Health", "HEALTH"),
+    ("ExitCode", "EXIT CODE"),
+    ("Ports", "PORTS"),
+    ("Publishers", "PUBLISHERS"),
+    ("Labels", "LABELS"),
+    ("Mounts", "MOUNTS"),
+    ("Networks", "NETWORKS"),
+    ("LocalVolumes", "LOCAL VOLUMES"),
+    ("Size", "SIZE"),
+];
+
+const STATUSES: &[&str] = &[
+    "paused",
+    "restarting",
+    "removing",
+    "running",
+    "dead",
+    "created",
+    "exited",
+];
+
+/// Docker Compose's `Publishers`: every published port with where it is bound, then
+/// the exposed ones that are not published (PublishedPort 0).
+fn publishers(m: &Member) -> Value {
+    let mut out = Vec::new();
+    let ports = &m.state.network_settings.ports;
+    for (key, list) in ports {
+        let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        for b in list {
+            out.push(json!({
+                "URL": b.host_ip,
+                "TargetPort": port.parse::<u64>().unwrap_or(0),
+                "PublishedPort": b.host_port.parse::<u64>().unwrap_or(0),
+                "Protocol": proto,
+            }));
+        }
+    }
+    for key in m.record.config.exposed_ports.iter().flat_map(|p| p.keys()) {
+        if ports.get(key).is_some_and(|l| !l.is_empty()) {
+            continue;
+        }
+        let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        out.push(json!({
+            "URL": "",
+            "TargetPort": port.parse::<u64>().unwrap_or(0),
+            "PublishedPort": 0,
+            "Protocol": proto,
+        }));
+    }
+    Value::Array(out)
+}
+
+pub fn row(m: &Member, project: &str, no_trunc: bool) -> Value {
+    let r = &m.record;
+    let command = format!("{:?}", r.args_full().join(" "));
+    let labels: Vec<String> = r
+        .config
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let mounts: Vec<String> = r
+        .host_config
+        .mounts
+        .iter()
+        .map(|m| {
+            if m.source.is_empty() {
+                m.target.clone()
+            } else {
+                m.source.clone()
+            }
+        })
+        .collect();
+    let volumes = r
+        .host_config
+        .mounts
+        .iter()
+        .filter(|m| m.kind == engine::record::MountType::Volume)
+        .count();
+    let networks: Vec<String> = if r.networking_config.endpoints_config.is_empty() {
+        vec![r.host_config.network_mode.clone()]
+    } else {
+        r.networking_config
+            .endpoints_config
+            .keys()
+            .cloned()
+            .collect()
+    };
+    json!({
+        "ID": r.id,
+        "Name": m.name(),
+        "Names": m.name(),
+        "Image": r.config.image,
+        "Command": if no_trunc { command } else { ellipsis(&command, 20) },
+        "Project": project,
+        "Service": m.service,
+        "CreatedAt": created_at(&r.created),
+        "RunningFor": format!("{} ago", time::human_duration(time::since(&r.created))),
+        "State": m.state.status.as_str(),
+        "Health": m.state.health.as_ref().map_or("", |h| h.status.as_str()),
+        "ExitCode": m.state.exit_code,
+        "Status": status_text(&m.state),
+        "Ports": ports_text(&m.state),
+        "Publishers": publishers(m),
+        "Labels": labels.join(","),
+        "Mounts": mounts.join(","),
+        "Networks": networks.join(","),
+        "LocalVolumes": volumes.to_string(),
+        "Size": "0B",
+    })
+}
+
+pub fn run(ctx: &Ctx, args: &PsArgs) -> stack::Result<i32> {
+    for s in &args.status {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(stack::Error::invalid(format!(
+                "invalid --status {s:?}: use one of {}",
+                STATUSES.join(", ")
+            )));
+        }
+    }
+    let opened = ctx.load_or_labels()?;
+    let stack = ctx.stack(&opened.loaded);
+    let mut members: Vec<Member> = stack::ops::select(&stack, &args.names, args.all)?
+        .into_iter()
+        .filter(|m| {
+            if args.status.is_empty() {
+                args.all || m.state.running
+            } else {
+                args.status.iter().any(|s| s == m.state.status.as_str())
+            }
+        })
+        .collect();
+    members.sort_by(|a, b| a.name().cmp(b.name()));
+    if args.quiet {
+        for m in &members {
+            println!("{}", m.id());
+        }
+        return Ok(0);
+    }
+    if args.services {
+        let mut seen = Vec::new();
+        for m in &members {
+            if !seen.contains(&m.service) {
+                println!("{}", m.service);
+                seen.push(m.service.clone());
+            }
+        }
+        return Ok(0);
+    }
+    let project = &stack.project.name;
+    let rows: Vec<Value> = members
+        .iter()
+        .map(|m| row(m, project, args.no_trunc))
+        .collect();
+    let out = crate::format::render_list(args.format.as_deref(), DEFAULT_TABLE, HEADERS, &rows)
+        .map_err(stack::Error::invalid)?;
+    print!("{out}");
+    Ok(0)
+}

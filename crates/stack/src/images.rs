@@ -1,0 +1,138 @@
+//! The images a project's services run: the name each service's containers are made
+//! from, refusing `build:` (berth cannot build yet), and pulling what is missing (or
+//! always, by pull policy) through the engine's pull. Never removes images except for
+//! `down --rmi`.
+
+use std::collections::BTreeSet;
+
+use compose::model::Service;
+use engine::progress::Progress;
+use engine::pull::{self, PullOptions};
+
+use crate::events::{Kind, Phase};
+use crate::{Error, Result, Stack};
+
+/// The image a service's containers are made from: `image:`, or the name compose gives
+/// a built image (`PROJECT-SERVICE`).
+pub fn image_name(project: &str, service: &str, svc: &Service) -> String {
+    svc.image
+        .clone()
+        .unwrap_or_else(|| format!("{project}-{service}"))
+}
+
+/// The id (`sha256:...`) of a local image, or None when the store lacks it.
+pub fn image_id(stack: &Stack, name: &str) -> Result<Option<String>> {
+    let store = engine::images::open_store(stack.root)?;
+    Ok(engine::images::try_find(&store, name)?.map(|f| f.id.to_string()))
+}
+
+/// The error for anything that would need `berth build`.
+pub fn build_unavailable(service: &str) -> Error {
+    Error::invalid(format!(
+        "service {service:?} needs to be built, but berth build is not available yet (issue 7): build the image elsewhere and give it with image:, or load it with berth load"
+    ))
+}
+
+/// Makes sure every service's image is there before anything is created: refuses
+/// what would need a build, pulls what is missing (everything with `pull_policy:
+/// always`).
+pub fn ensure(
+    stack: &Stack,
+    services: &BTreeSet<String>,
+    build: bool,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let mut pulled = BTreeSet::new();
+    for name in services {
+        let Some(svc) = stack.project.services.get(name) else {
+            continue;
+        };
+        let image = image_name(&stack.project.name, name, svc);
+        let present = image_id(stack, &image)?.is_some();
+        if svc.build.is_some() && (build || !present || svc.pull_policy.as_deref() == Some("build"))
+        {
+            return Err(build_unavailable(name));
+        }
+        let fetch = match svc.pull_policy.as_deref() {
+            Some("always") => true,
+            Some("never") => {
+                if !present {
+                    return Err(Error::invalid(format!(
+                        "service {name:?}: image {image} is not present and its pull_policy is never"
+                    )));
+                }
+                false
+            }
+            _ => !present,
+        };
+        if fetch && pulled.insert(image.clone()) {
+            pull_one(stack, name, &image, svc, progress)?;
+        }
+    }
+    Ok(())
+}
+
+/// Pulls one service's image, reporting it as compose does (`Image x Pulling`).
+pub fn pull_one(
+    stack: &Stack,
+    service: &str,
+    image: &str,
+    svc: &Service,
+    progress: &dyn Progress,
+) -> Result<()> {
+    stack
+        .events
+        .object(Kind::Image, image, "Pulling", Phase::Working);
+    let opts = PullOptions {
+        platform: svc.platform.clone(),
+        tls_verify: None,
+    };
+    match pull::pull(stack.root, image, &opts, progress) {
+        Ok(_) => {
+            stack
+                .events
+                .object(Kind::Image, image, "Pulled", Phase::Done);
+            Ok(())
+        }
+        Err(e) => {
+            stack
+                .events
+                .object(Kind::Image, image, "Error", Phase::Failed);
+            Err(Error::failed(format!(
+                "service {service:?}: pulling {image}: {e}"
+            )))
+        }
+    }
+}
+
+/// `compose pull`: every selected service that has an image to pull. Services that
+/// are only built are skipped. With `ignore_failures`, failures become warnings.
+pub fn pull_services(
+    stack: &Stack,
+    services: &BTreeSet<String>,
+    ignore_failures: bool,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let mut done = BTreeSet::new();
+    for name in services {
+        let Some(svc) = stack.project.services.get(name) else {
+            continue;
+        };
+        let Some(image) = &svc.image else {
+            continue;
+        };
+        if svc.build.is_some() && svc.pull_policy.as_deref() == Some("build") {
+            continue;
+        }
+        if !done.insert(image.clone()) {
+            continue;
+        }
+        if let Err(e) = pull_one(stack, name, image, svc, progress) {
+            if !ignore_failures {
+                return Err(e);
+            }
+            stack.events.warning(&e.to_string());
+        }
+    }
+    Ok(())
+}
