@@ -62,11 +62,12 @@ pub fn start(root: &StateRoot, id: &str, attach: bool) -> Result<Started> {
         .map_err(|e| Error::invalid(format!("/dev/null: {e}")))?
         .into();
     // The monitor is a fork of this process, not a new exec: nothing on the start path
-    // pays for loading and initialising berth a second time. The child uses no lock
-    // another thread could hold (it prints nothing; glibc's malloc is fork-safe), and
-    // closes the descriptors other threads had open.
-    let forked =
-        sys::fork().map_err(|e| Error::invalid(format!("starting the container monitor: {e}")))?;
+    // pays for loading and initialising berth a second time. The caller may have other
+    // threads (compose): glibc's fork keeps glibc consistent in the child, the child
+    // prints nothing and takes no lock of ours, and it closes the descriptors the other
+    // threads had open.
+    let forked = sys::fork_threaded()
+        .map_err(|e| Error::invalid(format!("starting the container monitor: {e}")))?;
     let monitor_pid = match forked {
         sys::Forked::Child => {
             drop(ours);

@@ -64,6 +64,23 @@ pub fn fork() -> io::Result<Forked> {
     clone_fork(0)
 }
 
+/// fork(2) through glibc, for a caller that may have other threads (`compose up`
+/// starts services from several). glibc then leaves its own state consistent in the
+/// child: its list of threads holds only the child's (a raw clone keeps the parent's,
+/// and setuid, which signals every listed thread, would wait forever for the missing
+/// ones), and malloc's locks are free.
+///
+/// Invariant: the child takes no lock of the caller's own that another thread may
+/// have held at the fork (Rust's stdio, a `OnceLock` being filled), and closes the
+/// descriptors it does not own ([`close_all_except`]).
+pub fn fork_threaded() -> io::Result<Forked> {
+    // SAFETY: see the invariant above; glibc's fork runs its own atfork handlers.
+    match check(unsafe { libc::fork() })? {
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid)),
+    }
+}
+
 pub fn unshare(flags: libc::c_int) -> io::Result<()> {
     // SAFETY: plain syscall with integer argument.
     check(unsafe { libc::unshare(flags) }).map(drop)

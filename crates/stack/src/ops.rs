@@ -151,11 +151,22 @@ pub fn start_one(stack: &Stack, name: &str, id: &str) -> Result<()> {
     }
 }
 
-/// Stops the members, dependents before what they depend on; running ones only.
+/// The member with its state as it is now (None when it is gone).
+fn refreshed(stack: &Stack, m: &Member) -> Option<Member> {
+    let (_, state) = engine::containers::load(stack.root, m.id()).ok()?;
+    Some(Member { state, ..m.clone() })
+}
+
+/// Stops the members, dependents before what they depend on; those running when
+/// their level's turn comes.
 pub fn stop(stack: &Stack, members: Vec<Member>, timeout: Option<i64>) -> Result<()> {
     let mut errors = Vec::new();
     for level in levels(stack, members).into_iter().rev() {
-        let running: Vec<Member> = level.into_iter().filter(|m| m.is_up()).collect();
+        let running: Vec<Member> = level
+            .iter()
+            .filter_map(|m| refreshed(stack, m))
+            .filter(Member::is_up)
+            .collect();
         errors.extend(parallel(&running, |m| stop_one(stack, m, timeout)));
     }
     result(errors)

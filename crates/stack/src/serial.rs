@@ -1,6 +1,7 @@
 //! Owns the one lock under which the stack creates and starts containers. A start
-//! forks the container's monitor, and in a process with other threads the child must
-//! never need a lock another thread held at the moment of the fork (the seccomp
+//! forks the container's monitor (through glibc's fork, which keeps glibc itself
+//! consistent in the child), and in a process with other threads the child must
+//! never need a lock of ours that another thread held at that moment (the seccomp
 //! tables, for one, are built once behind a `OnceLock` by both create and start).
 //! Creating and starting one container at a time (milliseconds each) rules that out,
 //! while the slow parts (waiting for health, for completion, for stops) run in
