@@ -932,3 +932,52 @@ fn system_reset_takes_every_network_of_the_root_off_the_host() {
         b.network_leaks(&bridges)
     );
 }
+
+#[test]
+fn per_network_aliases_and_addresses_take_dockers_advanced_syntax() {
+    let b = berth();
+    b.ok(&["network", "create", "--subnet", "10.231.40.0/24", "adv-a"]);
+    b.ok(&["network", "create", "--subnet", "10.231.41.0/24", "adv-b"]);
+    // An alias and an address on each network, the second network included.
+    web(
+        &b,
+        "advweb",
+        &[
+            "--network",
+            "name=adv-a,alias=front,ip=10.231.40.7",
+            "--network",
+            "name=adv-b,alias=back,alias=back2,ip=10.231.41.9",
+        ],
+    );
+    assert_eq!(ip_on(&b, "advweb", "adv-a"), "10.231.40.7");
+    assert_eq!(ip_on(&b, "advweb", "adv-b"), "10.231.41.9");
+    for (net, name, ok) in [
+        ("adv-a", "front", true),
+        ("adv-b", "back2", true),
+        // Aliases are per network: `back` is not a name on adv-a.
+        ("adv-a", "back", false),
+    ] {
+        let (code, out, _) = fetch(&b, &["--network", net], &format!("http://{name}/"));
+        assert_eq!(code == 0, ok, "{name} on {net}: {out}");
+        if ok {
+            assert_eq!(out.trim(), "hello from advweb");
+        }
+    }
+    // The legacy flags apply to the first network, and refuse to mix with its own.
+    let out = b.run_ctr(
+        &["--network", "name=adv-a,alias=x", "--network-alias", "y"],
+        &["true"],
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("conflicting options"),
+        "{}",
+        stderr(&out)
+    );
+    let out = b.run_ctr(
+        &["--network", "name=adv-a,mac-address=02:42:ac:11:00:02"],
+        &["true"],
+    );
+    assert!(stderr(&out).contains("mac-address"), "{}", stderr(&out));
+    b.ok(&["rm", "-f", "advweb"]);
+}

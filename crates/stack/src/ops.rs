@@ -12,9 +12,12 @@ use crate::query::{self, Member};
 use crate::{plan, serial, Error, Result, Stack};
 
 /// The project's containers for `services` (all when empty), checked against the
-/// project; one-off containers only with `oneoff`.
+/// project (unless it has no services: known by its labels alone); one-off containers
+/// only with `oneoff`.
 pub fn select(stack: &Stack, services: &[String], oneoff: bool) -> Result<Vec<Member>> {
-    plan::check_services(stack.project, services)?;
+    if !stack.project.services.is_empty() {
+        plan::check_services(stack.project, services)?;
+    }
     Ok(query::members(stack.root, &stack.project.name)
         .into_iter()
         .filter(|m| services.is_empty() || services.contains(&m.service))

@@ -152,6 +152,8 @@ impl Ctx<'_> {
                 if self.has_compose_file() {
                     return Err(e);
                 }
+                compose::load::check_project_name(name, "-p")
+                    .map_err(|e| stack::Error::invalid(e.0))?;
                 let cwd = std::env::current_dir().unwrap_or_default();
                 Ok(Opened {
                     loaded: Loaded {
