@@ -1087,3 +1087,39 @@ fn down_without_the_files_works_from_the_labels() {
     assert!(out.status.success(), "{}", stderr(&out));
     p.assert_gone();
 }
+
+#[test]
+fn missing_images_are_pulled_and_down_rmi_removes_them() {
+    let reg = testsupport::registry::Registry::start();
+    let image = format!("{}/fixtures/busybox:1", reg.addr());
+    let p = Project::new(
+        "pulls",
+        &format!("services:\n  a:\n    image: {image}\n    command: [\"sleep\", \"300\"]\n"),
+    );
+    p.b.ok(&["tag", IMAGE, &image]);
+    p.b.ok(&["push", &image]);
+    p.b.ok(&["rmi", &image]);
+    let out = p.compose(&["up", "-d"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("Image {image}  Pulled")),
+        "{}",
+        stderr(&out)
+    );
+    let out = p.compose(&["down", "-t", "1", "--rmi", "all"]);
+    assert!(
+        stderr(&out).contains(&format!("Image {image}  Removed")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!p
+        .b
+        .ok(&["images", "--format", "{{.Repository}}"])
+        .contains(&reg.addr()));
+    p.ok(&["pull", "-q"]);
+    assert!(p
+        .b
+        .ok(&["images", "--format", "{{.Repository}}"])
+        .contains(&reg.addr()));
+    p.assert_gone();
+}

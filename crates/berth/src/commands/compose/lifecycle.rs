@@ -84,7 +84,9 @@ pub fn kill(ctx: &Ctx, args: &KillArgs) -> stack::Result<i32> {
     let signal = engine::signals::parse(&args.signal)?;
     members(ctx, &args.services, true, |stack, m| {
         if !m.iter().any(Member::is_up) {
-            return Err(stack::Error::invalid("no container to kill"));
+            // Not an error for compose either: there is nothing left to do.
+            eprintln!("no container to kill");
+            return Ok(());
         }
         stack::ops::kill(stack, m, signal)
     })
