@@ -1,0 +1,764 @@
+//! Drives a build: reads the Dockerfile, runs the stages a target needs in file order,
+//! turns each RUN/COPY/ADD into a layer (or finds it in the cache) and each other
+//! instruction into config, then publishes and tags the image. Owns the order of
+//! steps, the cache keys and the progress events; never prints.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use dockerfile::{Base, CommandLine, Instruction, Kind, Source};
+use engine::StateRoot;
+use store::config::{History, ImageConfig, RootFs, RunConfig};
+use store::{Digest, Store};
+
+use crate::cache::{self, Cache};
+use crate::context::Context;
+use crate::copy;
+use crate::error::{Error, IoContext, Result};
+use crate::layers::View;
+use crate::metadata::{self, Effects};
+use crate::pattern;
+use crate::run;
+use crate::sources;
+
+/// What `berth build` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub context: PathBuf,
+    /// `-f`; `CONTEXT/Dockerfile` when not given.
+    pub dockerfile: Option<PathBuf>,
+    pub tags: Vec<String>,
+    /// `--build-arg K=V`, or `K` to take the value from the environment.
+    pub build_args: Vec<String>,
+    pub target: Option<String>,
+    pub no_cache: bool,
+    /// `--label k=v` for the final image.
+    pub labels: Vec<String>,
+    /// `--network` for RUN steps: none, host, or a network name (default: `bridge`,
+    /// as Docker runs build steps on its default network).
+    pub network: Option<String>,
+}
+
+/// Progress, for the caller to show.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Step `n` starts: `label` is Docker's `stage i/total`, `text` the instruction.
+    Step {
+        n: usize,
+        label: &'a str,
+        text: &'a str,
+    },
+    /// Step `n` was found in the cache and did not run.
+    Cached {
+        n: usize,
+    },
+    /// Output of step `n`'s command.
+    Output {
+        n: usize,
+        text: &'a [u8],
+    },
+    Done {
+        n: usize,
+        seconds: f64,
+    },
+    Warning(&'a str),
+}
+
+/// What a finished stage leaves for later stages and the image.
+#[derive(Clone)]
+struct StageResult {
+    config: ImageConfig,
+    chain: String,
+}
+
+/// Builds the image; returns its id. On failure nothing is tagged and no image or
+/// container is left behind (layers already made stay in the store for the cache).
+pub fn build(
+    root: &StateRoot,
+    opts: &BuildOptions,
+    report: &mut dyn FnMut(Event<'_>),
+) -> Result<Digest> {
+    for t in &opts.tags {
+        let r = registry::ImageRef::parse(t)
+            .map_err(|e| Error::invalid(format!("invalid tag {t:?}: {e}")))?;
+        if r.digest.is_some() {
+            return Err(Error::invalid(format!(
+                "invalid tag {t:?}: a tag cannot hold a digest"
+            )));
+        }
+    }
+    let build_args = parse_build_args(&opts.build_args)?;
+    let labels = parse_labels(&opts.labels)?;
+    let context = Context::open(&opts.context)?;
+    let file_path = opts
+        .dockerfile
+        .clone()
+        .unwrap_or_else(|| context.root().join("Dockerfile"));
+    let text = fs::read_to_string(&file_path).map_err(|e| {
+        Error::invalid(format!(
+            "reading the Dockerfile {}: {e} (give one with -f)",
+            file_path.display()
+        ))
+    })?;
+    let file = dockerfile::parse(&text)?;
+    for w in &file.warnings {
+        report(Event::Warning(&w.to_string()));
+    }
+    let args_lookup = |n: &str| build_args.get(n).cloned();
+    let stages = file.stages(&args_lookup)?;
+    let needed = stages.needed_for(opts.target.as_deref())?;
+    let target = stages.target(opts.target.as_deref())?;
+
+    let store = engine::images::open_store(root)?;
+    let _lock = store.lock_shared()?;
+    let mut b = Builder {
+        root,
+        store: &store,
+        context: &context,
+        cache: Cache::open(root.dir()),
+        opts,
+        build_args: &build_args,
+        global_args: stages
+            .global_args
+            .iter()
+            .map(|g| (g.name.clone(), g.value.clone()))
+            .collect(),
+        escape: file.directives.escape,
+        results: vec![None; stages.stages.len()],
+        stage_names: stages.stages.iter().map(|s| s.name.clone()).collect(),
+        step: 0,
+        single: stages.stages.len() == 1,
+        report,
+    };
+    for &s in &needed {
+        let stage = &stages.stages[s];
+        let result = b.stage(stage)?;
+        b.results[s] = Some(result);
+    }
+    let mut done = b.results[target]
+        .take()
+        .ok_or_else(|| Error::invalid("the target stage was not built"))?;
+    if !labels.is_empty() {
+        let run = done.config.config.get_or_insert_with(RunConfig::default);
+        run.labels.get_or_insert_with(BTreeMap::new).extend(labels);
+    }
+    let (id, _) = crate::commit::put_image(&store, &done.config)?;
+    crate::commit::tag(root, &id, &opts.tags)?;
+    Ok(id)
+}
+
+fn parse_build_args(args: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for a in args {
+        match a.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            Some(_) => return Err(Error::invalid(format!("--build-arg {a:?}: use NAME=VALUE"))),
+            // `--build-arg NAME` passes the variable from the environment, if set.
+            None => {
+                if let Ok(v) = std::env::var(a) {
+                    out.insert(a.clone(), v);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn parse_labels(labels: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for l in labels {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        if k.is_empty() {
+            return Err(Error::invalid(format!("--label {l:?}: use KEY=VALUE")));
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+struct Builder<'a, 'r> {
+    root: &'a StateRoot,
+    store: &'a Store,
+    context: &'a Context,
+    cache: Cache,
+    opts: &'a BuildOptions,
+    build_args: &'a BTreeMap<String, String>,
+    global_args: Vec<(String, Option<String>)>,
+    escape: char,
+    results: Vec<Option<StageResult>>,
+    stage_names: Vec<Option<String>>,
+    step: usize,
+    single: bool,
+    report: &'r mut dyn FnMut(Event<'_>),
+}
+
+/// A stage being built.
+struct State {
+    config: ImageConfig,
+    run: RunConfig,
+    effects: Effects,
+    /// ARGs declared in the stage so far, with their values.
+    args: Vec<(String, Option<String>)>,
+    chain: String,
+}
+
+impl State {
+    fn lookup(&self, name: &str) -> Option<String> {
+        metadata::get_env(&self.run, name).or_else(|| {
+            self.args
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, v)| v.clone())
+        })
+    }
+
+    fn expand(&self, word: &str, escape: char) -> std::result::Result<String, String> {
+        let lookup = |n: &str| self.lookup(n);
+        dockerfile::expand(word, &lookup, escape).map_err(|e| e.to_string())
+    }
+
+    /// Layer roots, topmost first.
+    fn lowers(&self, store: &Store) -> Vec<PathBuf> {
+        self.config
+            .rootfs
+            .diff_ids
+            .iter()
+            .rev()
+            .map(|d| store.layer_root(d))
+            .collect()
+    }
+
+    /// The build args in scope that have values, as RUN sees them (ENV wins).
+    fn arg_env(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (n, v) in &self.args {
+            if let Some(v) = v {
+                if metadata::get_env(&self.run, n).is_none() {
+                    out.retain(|e| e.split_once('=').map(|(k, _)| k) != Some(n.as_str()));
+                    out.push(format!("{n}={v}"));
+                }
+            }
+        }
+        out
+    }
+
+    fn add_history(&mut self, created: &str, created_by: &str, layer: Option<Digest>) {
+        let empty_layer = layer.is_none();
+        if let Some(l) = layer {
+            self.config.rootfs.diff_ids.push(l);
+        }
+        self.config.created = Some(created.to_string());
+        self.config.history.push(History {
+            created: Some(created.to_string()),
+            created_by: Some(created_by.to_string()),
+            comment: None,
+            author: None,
+            empty_layer,
+        });
+    }
+}
+
+impl Builder<'_, '_> {
+    fn stage(&mut self, stage: &dockerfile::Stage<'_>) -> Result<StageResult> {
+        let total = 1 + stage
+            .instructions
+            .iter()
+            .filter(|i| is_fs_step(&i.kind))
+            .count();
+        let name = match &stage.name {
+            Some(n) => n.clone(),
+            None => format!("stage-{}", stage.index),
+        };
+        let single = self.single;
+        let label = |i: usize| {
+            if single {
+                format!("{i}/{total}")
+            } else {
+                format!("{name} {i}/{total}")
+            }
+        };
+        let n = self.next_step();
+        let from_label = label(1);
+        let started = Instant::now();
+        (self.report)(Event::Step {
+            n,
+            label: &from_label,
+            text: &format!("FROM {}", stage.from.image),
+        });
+        let (config, chain, triggers) = match &stage.base {
+            Base::Scratch => {
+                let host = registry::Platform::host();
+                let config = ImageConfig {
+                    architecture: host.architecture,
+                    os: host.os,
+                    config: Some(RunConfig::default()),
+                    rootfs: RootFs {
+                        kind: "layers".into(),
+                        diff_ids: Vec::new(),
+                    },
+                    ..Default::default()
+                };
+                (config, cache::key("", &["scratch"]), Vec::new())
+            }
+            Base::Image(image) => {
+                let found = engine::images::find(self.store, image).map_err(|e| match e {
+                    engine::Error::NoSuchImage(_) => Error::step(
+                        stage.line,
+                        format!("FROM {image}: no such image (pull it first: berth pull {image})"),
+                    ),
+                    other => other.into(),
+                })?;
+                let (mut config, _) = self.store.image_config(&found.id)?;
+                // A base image's ONBUILD triggers run now, and are not inherited.
+                let triggers = config
+                    .config
+                    .as_mut()
+                    .and_then(|c| c.on_build.take())
+                    .unwrap_or_default();
+                (config, cache::key("", &["image", found.id.hex()]), triggers)
+            }
+            Base::Stage(i) => {
+                let r = self.results[*i].clone().ok_or_else(|| {
+                    Error::step(stage.line, "FROM names a stage that was not built")
+                })?;
+                (r.config, r.chain, Vec::new())
+            }
+        };
+        (self.report)(Event::Done {
+            n,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        let mut state = State {
+            run: config.config.clone().unwrap_or_default(),
+            config,
+            effects: Effects::default(),
+            args: Vec::new(),
+            chain,
+        };
+        let mut extra = Vec::new();
+        for t in &triggers {
+            let parsed = dockerfile::parse(&format!("FROM scratch\n{t}\n")).map_err(|e| {
+                Error::step(
+                    stage.line,
+                    format!("ONBUILD trigger {t:?} of the base image: {}", e.message),
+                )
+            })?;
+            for mut i in parsed.instructions.into_iter().skip(1) {
+                i.line = stage.line;
+                extra.push(i);
+            }
+        }
+        let mut fs_index = 1;
+        for inst in extra.iter().chain(stage.instructions.iter()) {
+            if is_fs_step(&inst.kind) {
+                fs_index += 1;
+                let l = label(fs_index);
+                self.fs_step(&mut state, inst, &l)?;
+            } else {
+                self.config_step(&mut state, inst)?;
+            }
+        }
+        let mut config = state.config;
+        let mut run = state.run;
+        if run.on_build.as_ref().is_some_and(Vec::is_empty) {
+            run.on_build = None;
+        }
+        config.config = Some(run);
+        if let Some(a) = state.effects.author {
+            config.author = Some(a);
+        }
+        Ok(StageResult {
+            config,
+            chain: state.chain,
+        })
+    }
+
+    fn next_step(&mut self) -> usize {
+        self.step += 1;
+        self.step
+    }
+
+    /// ARG and the config-only instructions: no layer, but a history entry and a new
+    /// cache chain link (later steps depend on the config they see).
+    fn config_step(&mut self, state: &mut State, inst: &Instruction) -> Result<()> {
+        let line = inst.line;
+        let escape = self.escape;
+        if let Kind::Arg(decls) = &inst.kind {
+            for d in decls {
+                let value = match self.build_args.get(&d.name) {
+                    Some(v) => Some(v.clone()),
+                    None => match &d.default {
+                        Some(raw) => Some(
+                            state
+                                .expand(raw, escape)
+                                .map_err(|m| Error::step(line, m))?,
+                        ),
+                        None => self
+                            .global_args
+                            .iter()
+                            .rev()
+                            .find(|(n, _)| n == &d.name)
+                            .and_then(|(_, v)| v.clone()),
+                    },
+                };
+                let shown = format!("{}={}", d.name, value.clone().unwrap_or_default());
+                state.chain = cache::key(&state.chain, &["ARG", &shown]);
+                state.args.push((d.name.clone(), value));
+            }
+            return Ok(());
+        }
+        {
+            let expand = |w: &str| -> std::result::Result<String, String> {
+                if inst.kind.expands_variables() {
+                    state.expand(w, escape)
+                } else {
+                    Ok(w.to_string())
+                }
+            };
+            let mut run = state.run.clone();
+            let mut effects = Effects {
+                cmd_set: state.effects.cmd_set,
+                author: state.effects.author.clone(),
+            };
+            metadata::apply(&inst.kind, &mut run, &mut effects, &expand)
+                .map_err(|m| Error::step(line, m))?;
+            state.run = run;
+            state.effects = effects;
+        }
+        let snapshot = serde_json::to_string(&state.run).unwrap_or_default();
+        let key = cache::key(&state.chain, &["CONFIG", &inst.source, &snapshot]);
+        let created = match self.cache.get(&key).filter(|_| !self.opts.no_cache) {
+            Some(e) => e.created,
+            None => {
+                let now = engine::time::now_rfc3339();
+                self.cache.put(
+                    &key,
+                    &cache::Entry {
+                        layer: None,
+                        created: now.clone(),
+                    },
+                )?;
+                now
+            }
+        };
+        state.add_history(&created, &inst.source, None);
+        state.chain = key;
+        Ok(())
+    }
+
+    fn fs_step(&mut self, state: &mut State, inst: &Instruction, label: &str) -> Result<()> {
+        let n = self.next_step();
+        let started = Instant::now();
+        let line = inst.line;
+        (self.report)(Event::Step {
+            n,
+            label,
+            text: &inst.source,
+        });
+        let (key, pending) = match &inst.kind {
+            Kind::Run(r) => self.prepare_run(state, inst, r)?,
+            Kind::Copy(c) => self.prepare_copy(state, inst, &c.files, c.from.as_deref(), false)?,
+            Kind::Add(a) => self.prepare_copy(state, inst, &a.files, None, true)?,
+            _ => return Err(Error::step(line, "not a file system step")),
+        };
+        let hit = if self.opts.no_cache {
+            None
+        } else {
+            self.cache
+                .get(&key)
+                .filter(|e| e.layer.as_ref().is_none_or(|l| self.store.has_layer(l)))
+        };
+        let (layer, created) = match hit {
+            Some(e) => {
+                (self.report)(Event::Cached { n });
+                (e.layer, e.created)
+            }
+            None => {
+                let layer = match pending {
+                    Pending::Run(cmd) => self.do_run(state, inst, n, cmd)?,
+                    Pending::Copy(plan, _view) => {
+                        let work = self.store.temp_dir("build")?;
+                        let tar_path = work.path().join("layer.tar");
+                        let f = File::create(&tar_path)
+                            .ctx(|| format!("creating {}", tar_path.display()))?;
+                        copy::write(&plan, BufWriter::new(f))?;
+                        crate::commit::layer_from_tar(self.store, &tar_path)?
+                    }
+                };
+                let created = engine::time::now_rfc3339();
+                self.cache.put(
+                    &key,
+                    &cache::Entry {
+                        layer: Some(layer.clone()),
+                        created: created.clone(),
+                    },
+                )?;
+                (self.report)(Event::Done {
+                    n,
+                    seconds: started.elapsed().as_secs_f64(),
+                });
+                (Some(layer), created)
+            }
+        };
+        state.add_history(&created, &inst.source, layer);
+        state.chain = key;
+        Ok(())
+    }
+
+    fn prepare_run(
+        &self,
+        state: &State,
+        inst: &Instruction,
+        r: &dockerfile::Run,
+    ) -> Result<(String, Pending)> {
+        let line = inst.line;
+        if !r.mounts.is_empty() {
+            return Err(Error::step(line, "RUN --mount is not supported yet"));
+        }
+        if !r.heredocs.is_empty() {
+            return Err(Error::step(line, "RUN with a heredoc is not supported yet"));
+        }
+        let argv = metadata::argv(&r.command, &state.run);
+        if argv.is_empty() || matches!(&r.command, CommandLine::Exec(a) if a.is_empty()) {
+            return Err(Error::step(line, "RUN needs a command"));
+        }
+        let mut env = state.run.env.clone().unwrap_or_default();
+        env.extend(state.arg_env());
+        let network = match r.network {
+            Some(dockerfile::Network::None) => "none".to_string(),
+            Some(dockerfile::Network::Host) => "host".to_string(),
+            Some(dockerfile::Network::Default) | None => self
+                .opts
+                .network
+                .clone()
+                .unwrap_or_else(|| engine::networks::DEFAULT_NETWORK.to_string()),
+        };
+        let argv_json = serde_json::to_string(&argv).unwrap_or_default();
+        let env_json = serde_json::to_string(&env).unwrap_or_default();
+        let user = state.run.user.clone().unwrap_or_default();
+        let workdir = state.run.working_dir.clone().unwrap_or_default();
+        let key = cache::key(
+            &state.chain,
+            &["RUN", &argv_json, &env_json, &user, &workdir],
+        );
+        Ok((
+            key,
+            Pending::Run(PendingRun {
+                argv,
+                env,
+                user,
+                workdir,
+                network,
+            }),
+        ))
+    }
+
+    fn do_run(
+        &mut self,
+        state: &State,
+        inst: &Instruction,
+        n: usize,
+        cmd: PendingRun,
+    ) -> Result<Digest> {
+        let command = run::Command {
+            argv: cmd.argv,
+            env: cmd.env,
+            user: Some(cmd.user),
+            workdir: Some(cmd.workdir),
+            network: cmd.network,
+            layers: &state.config.rootfs.diff_ids,
+            architecture: &state.config.architecture,
+            os: &state.config.os,
+        };
+        let outcome = run::run(self.root, self.store, &command)?;
+        if !outcome.output.is_empty() {
+            (self.report)(Event::Output {
+                n,
+                text: &outcome.output,
+            });
+        }
+        match outcome.layer {
+            Some(l) if outcome.code == 0 => Ok(l),
+            _ => Err(Error::RunFailed {
+                line: inst.line,
+                command: inst.source.trim_start_matches("RUN").trim().to_string(),
+                code: outcome.code,
+            }),
+        }
+    }
+
+    fn prepare_copy(
+        &self,
+        state: &State,
+        inst: &Instruction,
+        files: &dockerfile::Files,
+        from: Option<&str>,
+        is_add: bool,
+    ) -> Result<(String, Pending)> {
+        let line = inst.line;
+        let escape = self.escape;
+        let step = |m: String| Error::step(line, m);
+        let what = if is_add { "ADD" } else { "COPY" };
+        if files
+            .sources
+            .iter()
+            .any(|s| matches!(s, Source::Heredoc(_)))
+        {
+            return Err(step(format!("{what} from a heredoc is not supported yet")));
+        }
+        // Where the sources are read from: the context, or a stage's or image's files.
+        let (view, from_text) = match from {
+            None => (None, String::new()),
+            Some(f) => {
+                let f = state.expand(f, escape).map_err(step)?;
+                let layers = self.from_layers(&f, line)?;
+                let scratch = self.store.temp_dir("from")?.keep();
+                let view = View::open(&layers, &scratch.join("view"))?;
+                (Some((view, scratch)), f)
+            }
+        };
+        let root = match &view {
+            Some((v, _)) => v.path().to_path_buf(),
+            None => self.context.root().to_path_buf(),
+        };
+        let ignore = if view.is_none() {
+            Some(self.context.ignore())
+        } else {
+            None
+        };
+        let mut resolved = Vec::new();
+        let mut shown = Vec::new();
+        for s in &files.sources {
+            let Source::Path(p) = s else { continue };
+            let p = state.expand(p, escape).map_err(step)?;
+            if is_add && (p.contains("://") || p.starts_with("git@")) {
+                return Err(step(format!(
+                    "ADD {p}: downloading is not supported yet (fetch it in a RUN step)"
+                )));
+            }
+            let matched =
+                sources::resolve(&root, &p, ignore).map_err(|m| step(format!("{what} {m}")))?;
+            resolved.push((matched, pattern::has_wildcards(&p)));
+            shown.push(p);
+        }
+        let dest = state.expand(&files.dest, escape).map_err(step)?;
+        let lowers = state.lowers(self.store);
+        let owner = match &files.chown {
+            None => (0, 0),
+            Some(c) => {
+                let c = state.expand(c, escape).map_err(step)?;
+                let u = engine::user::resolve(&c, &lowers)
+                    .map_err(|e| step(format!("--chown={c}: {e}")))?;
+                (u.uid, u.gid)
+            }
+        };
+        let chmod = match &files.chmod {
+            None => None,
+            Some(m) => {
+                let m = state.expand(m, escape).map_err(step)?;
+                Some(
+                    u32::from_str_radix(&m, 8)
+                        .ok()
+                        .filter(|v| *v <= 0o7777)
+                        .ok_or_else(|| {
+                            step(format!("--chmod={m}: give the mode in octal, like 0755"))
+                        })?,
+                )
+            }
+        };
+        let workdir = state.run.working_dir.clone().unwrap_or_else(|| "/".into());
+        let spec = copy::Spec {
+            root: &root,
+            ignore,
+            sources: resolved,
+            dest: &dest,
+            workdir: &workdir,
+            owner,
+            chmod,
+            extract_archives: is_add,
+            lowers: &lowers,
+        };
+        let plan = copy::plan(&spec).map_err(|m| step(format!("{what} {m}")))?;
+        let text = format!(
+            "{what} from={from_text} {} -> {dest} wd={workdir}",
+            shown.join(" ")
+        );
+        let key = cache::key(&state.chain, &[&text, &plan.hash]);
+        Ok((
+            key,
+            Pending::Copy(plan, view.map(|(v, s)| ViewGuard(Some(v), s))),
+        ))
+    }
+
+    /// The layer roots (topmost first) of a `--from` stage or image.
+    fn from_layers(&self, from: &str, line: usize) -> Result<Vec<PathBuf>> {
+        let lower = from.to_ascii_lowercase();
+        let stage = if !from.is_empty() && from.bytes().all(|b| b.is_ascii_digit()) {
+            from.parse::<usize>().ok()
+        } else {
+            self.stage_names
+                .iter()
+                .position(|n| n.as_deref() == Some(lower.as_str()))
+        };
+        let config = match stage {
+            Some(i) => match self.results.get(i).and_then(Option::as_ref) {
+                Some(r) => r.config.clone(),
+                None => {
+                    return Err(Error::step(
+                        line,
+                        format!("--from={from}: that stage is not built before this step (it must come earlier in the Dockerfile)"),
+                    ))
+                }
+            },
+            None => {
+                let found = engine::images::find(self.store, from).map_err(|_| {
+                    Error::step(
+                        line,
+                        format!("--from={from}: no stage or local image of that name (pull the image first: berth pull {from})"),
+                    )
+                })?;
+                self.store.image_config(&found.id)?.0
+            }
+        };
+        Ok(config
+            .rootfs
+            .diff_ids
+            .iter()
+            .rev()
+            .map(|d| self.store.layer_root(d))
+            .collect())
+    }
+}
+
+enum Pending {
+    Run(PendingRun),
+    Copy(copy::Plan, Option<ViewGuard>),
+}
+
+struct PendingRun {
+    argv: Vec<String>,
+    env: Vec<String>,
+    user: String,
+    workdir: String,
+    network: String,
+}
+
+/// A `--from` view and the scratch directory it lives in, both gone when dropped.
+struct ViewGuard(Option<View>, PathBuf);
+
+impl Drop for ViewGuard {
+    fn drop(&mut self) {
+        drop(self.0.take());
+        let _ = fs::remove_dir_all(&self.1);
+    }
+}
+
+fn is_fs_step(kind: &Kind) -> bool {
+    matches!(kind, Kind::Run(_) | Kind::Copy(_) | Kind::Add(_))
+}

@@ -1,0 +1,125 @@
+//! RUN: executes one command as a berth container whose image is the stage so far,
+//! then turns the container's overlay upper dir into the step's layer. Owns the
+//! container's whole life: it is always removed (with its anonymous volumes), whether
+//! the command succeeds, fails or cannot start. Never changes how containers work.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use engine::containers::CreateOptions;
+use engine::StateRoot;
+use store::config::{ImageConfig, RootFs};
+use store::{Digest, Store};
+
+use crate::commit;
+use crate::error::{Error, IoContext, Result};
+
+/// What the command runs with.
+pub struct Command<'a> {
+    pub argv: Vec<String>,
+    /// The stage's environment plus the build args in scope.
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    /// `none`, `host`, or a network name.
+    pub network: String,
+    /// The layers so far, bottom first.
+    pub layers: &'a [Digest],
+    pub architecture: &'a str,
+    pub os: &'a str,
+}
+
+/// How a RUN ended.
+pub struct Outcome {
+    pub code: i32,
+    /// stdout and stderr, interleaved as written.
+    pub output: Vec<u8>,
+    /// The new layer when the command succeeded.
+    pub layer: Option<Digest>,
+}
+
+pub fn run(root: &StateRoot, store: &Store, cmd: &Command<'_>) -> Result<Outcome> {
+    // The container needs an image: the layers so far, with an empty run config (the
+    // command, environment, user and directory are given explicitly, and a base
+    // image's health check or volumes must not act during a build step).
+    let base = ImageConfig {
+        architecture: cmd.architecture.to_string(),
+        os: cmd.os.to_string(),
+        config: Some(Default::default()),
+        rootfs: RootFs {
+            kind: "layers".into(),
+            diff_ids: cmd.layers.to_vec(),
+        },
+        ..Default::default()
+    };
+    let (image, existed) = commit::put_image(store, &base)?;
+    let result = run_in(root, store, &image, cmd);
+    if !existed && !store.names()?.is_named(&image) {
+        let _ = store.remove_image_record(&image);
+    }
+    result
+}
+
+fn run_in(root: &StateRoot, store: &Store, image: &Digest, cmd: &Command<'_>) -> Result<Outcome> {
+    let mut opts = CreateOptions {
+        image: Some(image.hex().to_string()),
+        command: cmd.argv.clone(),
+        entrypoint: Some(String::new()),
+        env: cmd.env.clone(),
+        user: cmd.user.clone().filter(|u| !u.is_empty()),
+        workdir: cmd.workdir.clone().filter(|w| !w.is_empty()),
+        ..Default::default()
+    };
+    opts.net.networks = vec![cmd.network.clone()];
+    opts.health.disabled = true;
+    let record = engine::containers::create(root, &opts)?;
+    let id = record.id.clone();
+    let outcome = (|| -> Result<Outcome> {
+        let code = match engine::lifecycle::start(root, &id, false) {
+            Ok(_) => engine::lifecycle::wait(root, &id)?,
+            Err(engine::Error::Start(e)) => {
+                return Ok(Outcome {
+                    code: e.exit_code,
+                    output: format!("{}\n", e.message).into_bytes(),
+                    layer: None,
+                })
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let output = read_output(Path::new(&record.log_path));
+        if code != 0 {
+            return Ok(Outcome {
+                code,
+                output,
+                layer: None,
+            });
+        }
+        let upper = root.container(&id).join("upper");
+        let work = store.temp_dir("build")?;
+        let tar_path = work.path().join("layer.tar");
+        let f = File::create(&tar_path).ctx(|| format!("creating {}", tar_path.display()))?;
+        crate::diff::write_layer(&upper, BufWriter::new(f))?;
+        let layer = commit::layer_from_tar(store, &tar_path)?;
+        Ok(Outcome {
+            code,
+            output,
+            layer: Some(layer),
+        })
+    })();
+    let removed = engine::lifecycle::remove(root, &id, true, true);
+    match (outcome, removed) {
+        (Ok(o), Ok(_)) => Ok(o),
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(Error::invalid(format!(
+            "removing the build container {id}: {e}"
+        ))),
+    }
+}
+
+fn read_output(log: &Path) -> Vec<u8> {
+    match engine::logs::read_all(log) {
+        Ok((entries, _)) => entries.into_iter().flat_map(|e| e.text).collect(),
+        Err(_) => Vec::new(),
+    }
+}
