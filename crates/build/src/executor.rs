@@ -617,7 +617,7 @@ impl Builder<'_, '_> {
             None => (None, String::new()),
             Some(f) => {
                 let f = state.expand(f, escape).map_err(step)?;
-                let layers = self.from_layers(&f, line)?;
+                let layers = self.source_layers(&f, line)?;
                 let scratch = self.store.temp_dir("from")?.keep();
                 let view = View::open(&layers, &scratch.join("view"))?;
                 (Some((view, scratch)), f)
@@ -697,7 +697,7 @@ impl Builder<'_, '_> {
     }
 
     /// The layer roots (topmost first) of a `--from` stage or image.
-    fn from_layers(&self, from: &str, line: usize) -> Result<Vec<PathBuf>> {
+    fn source_layers(&self, from: &str, line: usize) -> Result<Vec<PathBuf>> {
         let lower = from.to_ascii_lowercase();
         let stage = if !from.is_empty() && from.bytes().all(|b| b.is_ascii_digit()) {
             from.parse::<usize>().ok()

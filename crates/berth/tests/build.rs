@@ -1,0 +1,355 @@
+//! `berth build` as Docker builds: Dockerfiles from the busybox fixture and from
+//! scratch, run afterwards to check files, environment, user, directory, entrypoint and
+//! labels; the layer cache (hits, invalidation, prune); failures that leave nothing
+//! behind; and skopeo reading a saved built image.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::Path;
+use std::process::Output;
+use std::time::Instant;
+
+use serde_json::Value;
+use testsupport::oci::{self, LayerCompression};
+use testsupport::{stderr, stdout, Berth};
+
+fn berth() -> Berth {
+    Berth::new(env!("CARGO_BIN_EXE_berth"))
+}
+
+/// Loads the busybox fixture as `busybox:latest`.
+fn busybox(b: &Berth) {
+    let spec = oci::busybox_image(LayerCompression::None);
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("image.tar");
+    oci::write_docker_archive(&archive, &spec, &["busybox"]);
+    b.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+}
+
+/// A build context holding `files` (path, content).
+fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, content) in files {
+        let p = dir.path().join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, content).unwrap();
+    }
+    dir
+}
+
+fn build(b: &Berth, ctx: &Path, args: &[&str]) -> Output {
+    let mut a = vec!["build"];
+    a.extend_from_slice(args);
+    a.push(ctx.to_str().unwrap());
+    b.run(&a)
+}
+
+fn build_ok(b: &Berth, ctx: &Path, args: &[&str]) -> (String, String) {
+    let out = build(b, ctx, args);
+    assert!(
+        out.status.success(),
+        "build failed\nstdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    (stdout(&out).trim().to_string(), stderr(&out))
+}
+
+fn image_config(b: &Berth, name: &str) -> Value {
+    serde_json::from_str(&b.ok(&["image", "inspect", "-f", "{{json .Config}}", name])).unwrap()
+}
+
+#[test]
+fn a_dockerfile_sets_files_env_user_workdir_entrypoint_and_labels() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            r#"FROM busybox
+ARG GREETING=hello
+ENV APP_HOME=/srv/app MODE=test
+WORKDIR $APP_HOME
+COPY --chown=app:app --chmod=0640 conf/app.conf ./conf/
+COPY bin/ /usr/local/bin/
+RUN echo "$GREETING from $MODE" > made.txt && rm /etc/group && id -u > /tmp/run-as
+USER app
+LABEL org.example.name="demo app" version=1
+EXPOSE 8080/tcp
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat made.txt"]
+"#,
+        ),
+        ("conf/app.conf", "key=value\n"),
+        ("bin/tool", "#!/bin/sh\necho tool ran\n"),
+    ]);
+    fs::set_permissions(
+        ctx.path().join("bin/tool"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let (id, progress) = build_ok(
+        &b,
+        ctx.path(),
+        &["-t", "demo:1", "-t", "demo:alias", "--network", "none"],
+    );
+    assert!(id.starts_with("sha256:"), "{id}");
+    assert!(progress.contains("#1 [1/4] FROM busybox"), "{progress}");
+    assert!(progress.contains("[4/4] RUN echo"), "{progress}");
+
+    // CMD through the ENTRYPOINT, in the WORKDIR, as USER.
+    assert_eq!(b.ok(&["run", "--rm", "demo:1"]), "hello from test");
+    let script = "id -u; pwd; echo $APP_HOME $MODE [$GREETING]; stat -c '%u:%g %a' conf/app.conf; cat conf/app.conf; tool; cat /tmp/run-as; test -e /etc/group || echo no-group";
+    assert_eq!(
+        b.ok(&["run", "--rm", "demo:alias", script]),
+        "1000\n/srv/app\n/srv/app test []\n1000:1000 640\nkey=value\ntool ran\n0\nno-group"
+    );
+    let config = image_config(&b, "demo:1");
+    assert_eq!(config["Labels"]["org.example.name"], "demo app");
+    assert_eq!(config["Labels"]["version"], "1");
+    assert_eq!(config["User"], "app");
+    assert_eq!(config["WorkingDir"], "/srv/app");
+    assert!(config["ExposedPorts"]["8080/tcp"].is_object());
+    assert_eq!(config["Entrypoint"], serde_json::json!(["/bin/sh", "-c"]));
+
+    // A new ENTRYPOINT drops the CMD inherited from busybox (["sh"]).
+    let ctx2 = context(&[(
+        "Dockerfile",
+        "FROM busybox\nENTRYPOINT [\"echo\", \"only\"]\n",
+    )]);
+    build_ok(&b, ctx2.path(), &["-q", "-t", "ep", "--label", "extra=yes"]);
+    let config = image_config(&b, "ep");
+    assert!(config["Cmd"].is_null(), "{config}");
+    assert_eq!(config["Labels"]["extra"], "yes");
+    assert_eq!(b.ok(&["run", "--rm", "ep"]), "only");
+    b.cleanup();
+}
+
+#[test]
+fn scratch_images_get_files_from_the_context_stages_and_tar_archives() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox AS tools\nRUN mkdir /out && echo from-stage > /out/note\n\
+             FROM scratch\nCOPY --from=tools /bin/busybox /bin/busybox\n\
+             COPY --from=tools /out/ /data/\nCOPY data/ /data/\nADD files.tar /unpacked/\n\
+             ENV PATH=/bin\nENTRYPOINT [\"/bin/busybox\"]\n",
+        ),
+        ("data/keep.txt", "kept\n"),
+        ("data/secret.key", "hidden\n"),
+        ("data/logs/a.log", "log\n"),
+        ("data/logs/important.log", "important\n"),
+        (
+            ".dockerignore",
+            "**/*.key\ndata/logs\n!data/logs/important.log\n",
+        ),
+    ]);
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(9);
+    h.set_mode(0o644);
+    h.set_cksum();
+    tar.append_data(&mut h, "inner/file", &b"unpacked\n"[..])
+        .unwrap();
+    fs::write(ctx.path().join("files.tar"), tar.into_inner().unwrap()).unwrap();
+
+    build_ok(&b, ctx.path(), &["-t", "tiny", "--network", "none"]);
+    assert_eq!(
+        b.ok(&[
+            "run",
+            "--rm",
+            "tiny",
+            "sh",
+            "-c",
+            "cd /data && find . | sort; cat note keep.txt /unpacked/inner/file"
+        ]),
+        ".\n./keep.txt\n./logs\n./logs/important.log\n./note\nfrom-stage\nkept\nunpacked"
+    );
+    // Only the scratch stage's layers: busybox itself, the note, the data, the archive.
+    let layers: Vec<Value> =
+        serde_json::from_str(&b.ok(&["image", "inspect", "-f", "{{json .RootFS.Layers}}", "tiny"]))
+            .unwrap();
+    assert_eq!(layers.len(), 4);
+    // --target builds the first stage only.
+    build_ok(
+        &b,
+        ctx.path(),
+        &["-t", "tools-only", "--target", "tools", "--network", "none"],
+    );
+    assert_eq!(
+        b.ok(&["run", "--rm", "tools-only", "cat", "/out/note"]),
+        "from-stage"
+    );
+    b.cleanup();
+}
+
+#[test]
+fn an_unchanged_rebuild_is_cached_and_a_changed_source_rebuilds_from_its_step() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nRUN echo one > /one\nCOPY app.txt /app.txt\nRUN cat /app.txt > /copy.txt\n",
+        ),
+        ("app.txt", "v1\n"),
+    ]);
+    // The default network, as Docker's RUN steps get.
+    let (first, progress) = build_ok(&b, ctx.path(), &["-t", "cached"]);
+    assert!(!progress.contains("CACHED"), "{progress}");
+
+    let started = Instant::now();
+    let (second, progress) = build_ok(&b, ctx.path(), &["-t", "cached"]);
+    let took = started.elapsed();
+    assert_eq!(second, first, "an all-cached build gives the same image");
+    assert_eq!(progress.matches("CACHED").count(), 3, "{progress}");
+    assert!(took.as_millis() < 1000, "a cached build took {took:?}");
+
+    // Touching a file without changing it is still a hit: mtimes are not in the key.
+    fs::write(ctx.path().join("app.txt"), "v1\n").unwrap();
+    let (third, _) = build_ok(&b, ctx.path(), &["-t", "cached"]);
+    assert_eq!(third, first);
+
+    fs::write(ctx.path().join("app.txt"), "v2\n").unwrap();
+    let (changed, progress) = build_ok(&b, ctx.path(), &["-t", "cached"]);
+    assert_ne!(changed, first);
+    let lines: Vec<&str> = progress.lines().collect();
+    let cached_steps: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.ends_with(" CACHED"))
+        .copied()
+        .collect();
+    assert_eq!(cached_steps, ["#2 CACHED"], "{progress}");
+    assert_eq!(
+        b.ok(&["run", "--rm", "cached", "cat", "/copy.txt", "/one"]),
+        "v2\none"
+    );
+
+    // A build arg used by a RUN is part of its key.
+    let ctx2 = context(&[("Dockerfile", "FROM busybox\nARG V=a\nRUN echo $V > /v\n")]);
+    build_ok(&b, ctx2.path(), &["-t", "args"]);
+    let (_, progress) = build_ok(&b, ctx2.path(), &["-t", "args", "--build-arg", "V=b"]);
+    assert!(!progress.contains("CACHED"), "{progress}");
+    assert_eq!(b.ok(&["run", "--rm", "args", "cat", "/v"]), "b");
+
+    // --no-cache and a pruned cache both run everything again.
+    let (_, progress) = build_ok(&b, ctx.path(), &["--no-cache", "-t", "cached"]);
+    assert!(!progress.contains("CACHED"), "{progress}");
+    assert!(b
+        .ok(&["builder", "prune", "-f"])
+        .starts_with("Deleted build cache entries: "));
+    let (_, progress) = build_ok(&b, ctx.path(), &["-t", "cached"]);
+    assert!(!progress.contains("CACHED"), "{progress}");
+    b.cleanup();
+}
+
+#[test]
+fn a_failing_run_reports_line_output_and_exit_code_and_leaves_nothing() {
+    let b = berth();
+    busybox(&b);
+    let before = b.ok(&["images", "-q", "--no-trunc"]);
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN echo fine > /fine\nRUN echo to-stdout; echo to-stderr >&2; exit 3\nRUN echo never\n",
+    )]);
+    let out = build(&b, ctx.path(), &["-t", "broken", "--network", "none"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("to-stdout") && err.contains("to-stderr"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Dockerfile:3:") && err.contains("exit code 3"),
+        "{err}"
+    );
+    assert!(!err.contains("never"), "{err}");
+    assert!(stdout(&out).is_empty());
+    assert_eq!(b.ok(&["images", "-q", "--no-trunc"]), before);
+    assert_eq!(b.ok(&["ps", "-a", "-q"]), "");
+    // Quiet mode still shows the failing step's output.
+    let out = build(&b, ctx.path(), &["-q", "--network", "none"]);
+    assert!(stderr(&out).contains("to-stderr"), "{}", stderr(&out));
+    assert_eq!(b.ok(&["ps", "-a", "-q"]), "");
+    b.cleanup();
+}
+
+#[test]
+fn bad_dockerfiles_are_errors_with_their_line() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nFETCH http://example.invalid/x\n",
+        ),
+        (
+            "Dockerfile.escape",
+            "FROM busybox\n\nCOPY ../outside.txt /x\n",
+        ),
+        ("Dockerfile.missing", "FROM busybox\nCOPY nothing-here /x\n"),
+        ("Dockerfile.nobase", "FROM no-such-image:1\n"),
+    ]);
+    let cases = [
+        ("Dockerfile", "Dockerfile:2: unknown instruction: FETCH"),
+        (
+            "Dockerfile.escape",
+            "Dockerfile:3: COPY ../outside.txt: the path is outside the build context",
+        ),
+        (
+            "Dockerfile.missing",
+            "Dockerfile:2: COPY nothing-here: not found in the build context",
+        ),
+        (
+            "Dockerfile.nobase",
+            "Dockerfile:1: FROM no-such-image:1: no such image",
+        ),
+    ];
+    for (file, message) in cases {
+        let f = ctx.path().join(file);
+        let out = build(
+            &b,
+            ctx.path(),
+            &["-f", f.to_str().unwrap(), "--network", "none"],
+        );
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        assert!(stderr(&out).contains(message), "{file}: {}", stderr(&out));
+    }
+    assert_eq!(b.ok(&["ps", "-a", "-q"]), "");
+    b.cleanup();
+}
+
+#[test]
+fn skopeo_reads_the_config_of_a_saved_built_image() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN echo x > /x\nENV GREETING=hi\nLABEL tier=test\nCMD [\"cat\", \"/x\"]\n",
+    )]);
+    build_ok(&b, ctx.path(), &["-t", "saved:1", "--network", "none"]);
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("saved.tar");
+    b.ok(&["save", "-o", archive.to_str().unwrap(), "saved:1"]);
+    let out = oci::skopeo(&[
+        "inspect",
+        "--config",
+        &format!("docker-archive:{}", archive.display()),
+    ]);
+    assert!(out.status.success(), "skopeo: {}", stderr(&out));
+    let config: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(config["config"]["Labels"]["tier"], "test");
+    assert_eq!(config["config"]["Cmd"], serde_json::json!(["cat", "/x"]));
+    assert!(config["config"]["Env"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("GREETING=hi")));
+    assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
+    let history = config["history"].as_array().unwrap();
+    assert!(history.iter().any(|h| h["created_by"]
+        .as_str()
+        .is_some_and(|c| c.contains("echo x > /x"))));
+    b.cleanup();
+}
