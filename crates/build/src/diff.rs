@@ -107,6 +107,31 @@ fn is_opaque(path: &Path) -> bool {
     }
 }
 
+/// The extended attributes a layer keeps (file capabilities, ACLs...): everything but
+/// the overlay's own bookkeeping.
+fn xattrs(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut names = vec![0u8; 64 * 1024];
+    let Ok(n) = rustix::fs::llistxattr(path, &mut names[..]) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for raw in names[..n].split(|b| *b == 0).filter(|s| !s.is_empty()) {
+        let Ok(name) = std::str::from_utf8(raw) else {
+            continue;
+        };
+        if name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.") {
+            continue;
+        }
+        let mut value = vec![0u8; 64 * 1024];
+        if let Ok(len) = rustix::fs::lgetxattr(path, name, &mut value[..]) {
+            value.truncate(len);
+            out.push((name.to_string(), value));
+        }
+    }
+    out.sort();
+    out
+}
+
 /// A header with the metadata every entry keeps: mode, owner, modification time.
 pub fn header(m: &fs::Metadata, kind: tar::EntryType) -> tar::Header {
     let mut h = tar::Header::new_gnu();
@@ -129,6 +154,19 @@ pub fn add<W: Write>(
 ) -> Result<()> {
     let ft = m.file_type();
     let what = || format!("adding {name} to the layer");
+    let is_link_to_earlier =
+        ft.is_file() && m.nlink() > 1 && links.contains_key(&(m.dev(), m.ino()));
+    if !is_link_to_earlier {
+        let xattrs = xattrs(path);
+        if !xattrs.is_empty() {
+            let keys: Vec<(String, &[u8])> = xattrs
+                .iter()
+                .map(|(k, v)| (format!("SCHILY.xattr.{k}"), v.as_slice()))
+                .collect();
+            tar.append_pax_extensions(keys.iter().map(|(k, v)| (k.as_str(), *v)))
+                .ctx(what)?;
+        }
+    }
     if ft.is_dir() {
         let mut h = header(m, tar::EntryType::Directory);
         tar.append_data(&mut h, format!("{name}/"), std::io::empty())
@@ -202,5 +240,34 @@ mod tests {
         let mut out = Vec::new();
         write_layer(up, &mut out).unwrap();
         assert_eq!(names(&out), ["etc/", "etc/new", ".wh.gone", "proc/"]);
+    }
+
+    #[test]
+    fn xattrs_go_into_pax_records_but_overlay_ones_do_not() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("f");
+        fs::write(&f, "x").unwrap();
+        let flags = rustix::fs::XattrFlags::empty();
+        if rustix::fs::lsetxattr(&f, "user.berth-test", b"v1", flags).is_err() {
+            return; // this file system has no user xattrs: nothing to check
+        }
+        rustix::fs::lsetxattr(&f, "trusted.overlay.origin", b"o", flags).unwrap();
+        let mut out = Vec::new();
+        write_layer(d.path(), &mut out).unwrap();
+        let mut a = tar::Archive::new(&out[..]);
+        let mut e = a.entries().unwrap().next().unwrap().unwrap();
+        let pax: Vec<(String, Vec<u8>)> = e
+            .pax_extensions()
+            .unwrap()
+            .unwrap()
+            .map(|x| {
+                let x = x.unwrap();
+                (x.key().unwrap().to_string(), x.value_bytes().to_vec())
+            })
+            .collect();
+        assert_eq!(
+            pax,
+            [("SCHILY.xattr.user.berth-test".to_string(), b"v1".to_vec())]
+        );
     }
 }

@@ -15,7 +15,7 @@ pub enum Error {
     Step { line: usize, message: String },
 
     /// A RUN whose command exited non-zero.
-    #[error("Dockerfile:{line}: RUN {command} did not complete successfully: exit code {code}")]
+    #[error("Dockerfile:{line}: RUN failed: process \"{command}\" did not complete successfully: exit code {code}")]
     RunFailed {
         line: usize,
         command: String,

@@ -576,7 +576,11 @@ impl Builder<'_, '_> {
             architecture: &state.config.architecture,
             os: &state.config.os,
         };
-        let outcome = run::run(self.root, self.store, &command)?;
+        let shown = command.argv.join(" ");
+        let outcome = run::run(self.root, self.store, &command).map_err(|e| match e {
+            Error::Engine(e) => Error::step(inst.line, format!("RUN {shown}: {e}")),
+            other => other,
+        })?;
         if !outcome.output.is_empty() {
             (self.report)(Event::Output {
                 n,
@@ -587,7 +591,7 @@ impl Builder<'_, '_> {
             Some(l) if outcome.code == 0 => Ok(l),
             _ => Err(Error::RunFailed {
                 line: inst.line,
-                command: inst.source.trim_start_matches("RUN").trim().to_string(),
+                command: shown,
                 code: outcome.code,
             }),
         }
