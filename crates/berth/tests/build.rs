@@ -353,3 +353,32 @@ fn skopeo_reads_the_config_of_a_saved_built_image() {
         .is_some_and(|c| c.contains("echo x > /x"))));
     b.cleanup();
 }
+
+#[test]
+fn heredoc_scripts_run_with_the_shell_and_unused_build_args_are_warned() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\nARG USED=yes\nRUN <<EOF\necho script-out\necho \"$USED\" > /used\nEOF\n",
+    )]);
+    let (_, progress) = build_ok(
+        &b,
+        ctx.path(),
+        &[
+            "-t",
+            "hd",
+            "--network",
+            "none",
+            "--build-arg",
+            "NOT_DECLARED=1",
+        ],
+    );
+    assert!(progress.contains("#2 script-out"), "{progress}");
+    assert!(
+        progress.contains("build args not used by any ARG: NOT_DECLARED"),
+        "{progress}"
+    );
+    assert_eq!(b.ok(&["run", "--rm", "hd", "cat", "/used"]), "yes");
+    b.cleanup();
+}

@@ -138,6 +138,18 @@ pub fn build(
         let result = b.stage(stage)?;
         b.results[s] = Some(result);
     }
+    let unused: Vec<&str> = build_args
+        .keys()
+        .filter(|k| {
+            !stages.global_args.iter().any(|g| &g.name == *k)
+                && !needed.iter().any(|&s| declares(&stages.stages[s], k))
+        })
+        .map(String::as_str)
+        .collect();
+    if !unused.is_empty() {
+        let w = format!("build args not used by any ARG: {}", unused.join(", "));
+        (b.report)(Event::Warning(&w));
+    }
     let mut done = b.results[target]
         .take()
         .ok_or_else(|| Error::invalid("the target stage was not built"))?;
@@ -521,10 +533,21 @@ impl Builder<'_, '_> {
         if !r.mounts.is_empty() {
             return Err(Error::step(line, "RUN --mount is not supported yet"));
         }
-        if !r.heredocs.is_empty() {
-            return Err(Error::step(line, "RUN with a heredoc is not supported yet"));
-        }
-        let argv = metadata::argv(&r.command, &state.run);
+        let argv = match (&r.command, r.heredocs.as_slice()) {
+            (_, []) => metadata::argv(&r.command, &state.run),
+            // `RUN <<EOF` alone: the body is the script, run by the stage's shell.
+            (CommandLine::Shell(text), [doc]) if dockerfile::heredoc::opening(text.trim()).is_some() => {
+                let mut v = metadata::shell(&state.run);
+                v.push(doc.content.clone());
+                v
+            }
+            _ => {
+                return Err(Error::step(
+                    line,
+                    "RUN with a heredoc fed to a command is not supported yet (use RUN <<EOF with the script as the body)",
+                ))
+            }
+        };
         if argv.is_empty() || matches!(&r.command, CommandLine::Exec(a) if a.is_empty()) {
             return Err(Error::step(line, "RUN needs a command"));
         }
@@ -577,16 +600,13 @@ impl Builder<'_, '_> {
             os: &state.config.os,
         };
         let shown = command.argv.join(" ");
-        let outcome = run::run(self.root, self.store, &command).map_err(|e| match e {
-            Error::Engine(e) => Error::step(inst.line, format!("RUN {shown}: {e}")),
-            other => other,
-        })?;
-        if !outcome.output.is_empty() {
-            (self.report)(Event::Output {
-                n,
-                text: &outcome.output,
-            });
-        }
+        let report = &mut *self.report;
+        let mut on_output = |text: &[u8]| report(Event::Output { n, text });
+        let outcome =
+            run::run(self.root, self.store, &command, &mut on_output).map_err(|e| match e {
+                Error::Engine(e) => Error::step(inst.line, format!("RUN {shown}: {e}")),
+                other => other,
+            })?;
         match outcome.layer {
             Some(l) if outcome.code == 0 => Ok(l),
             _ => Err(Error::RunFailed {
@@ -761,6 +781,14 @@ impl Drop for ViewGuard {
         drop(self.0.take());
         let _ = fs::remove_dir_all(&self.1);
     }
+}
+
+/// Whether a stage declares ARG `name`.
+fn declares(stage: &dockerfile::Stage<'_>, name: &str) -> bool {
+    stage.instructions.iter().any(|i| match &i.kind {
+        Kind::Arg(decls) => decls.iter().any(|d| d.name == name),
+        _ => false,
+    })
 }
 
 fn is_fs_step(kind: &Kind) -> bool {

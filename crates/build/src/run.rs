@@ -39,7 +39,14 @@ pub struct Outcome {
     pub layer: Option<Digest>,
 }
 
-pub fn run(root: &StateRoot, store: &Store, cmd: &Command<'_>) -> Result<Outcome> {
+/// Runs the command; its output goes to `on_output` while it runs (and into the
+/// outcome).
+pub fn run(
+    root: &StateRoot,
+    store: &Store,
+    cmd: &Command<'_>,
+    on_output: &mut dyn FnMut(&[u8]),
+) -> Result<Outcome> {
     // The container needs an image: the layers so far, with an empty run config (the
     // command, environment, user and directory are given explicitly, and a base
     // image's health check or volumes must not act during a build step).
@@ -54,14 +61,20 @@ pub fn run(root: &StateRoot, store: &Store, cmd: &Command<'_>) -> Result<Outcome
         ..Default::default()
     };
     let (image, existed) = commit::put_image(store, &base)?;
-    let result = run_in(root, store, &image, cmd);
+    let result = run_in(root, store, &image, cmd, on_output);
     if !existed && !store.names()?.is_named(&image) {
         let _ = store.remove_image_record(&image);
     }
     result
 }
 
-fn run_in(root: &StateRoot, store: &Store, image: &Digest, cmd: &Command<'_>) -> Result<Outcome> {
+fn run_in(
+    root: &StateRoot,
+    store: &Store,
+    image: &Digest,
+    cmd: &Command<'_>,
+    on_output: &mut dyn FnMut(&[u8]),
+) -> Result<Outcome> {
     let mut opts = CreateOptions {
         image: Some(image.hex().to_string()),
         command: cmd.argv.clone(),
@@ -76,8 +89,30 @@ fn run_in(root: &StateRoot, store: &Store, image: &Digest, cmd: &Command<'_>) ->
     let record = engine::containers::create(root, &opts)?;
     let id = record.id.clone();
     let outcome = (|| -> Result<Outcome> {
+        let log = Path::new(&record.log_path);
+        let mut output = Vec::new();
         let code = match engine::lifecycle::start(root, &id, false) {
-            Ok(_) => engine::lifecycle::wait(root, &id)?,
+            Ok(_) => {
+                // The wait happens on a thread so the log can be followed meanwhile; it
+                // is joined before anything else forks (start forks the monitor).
+                let waiter = {
+                    let root = root.clone();
+                    let id = id.clone();
+                    std::thread::spawn(move || engine::lifecycle::wait(&root, &id))
+                };
+                let mut offset = 0;
+                loop {
+                    let finished = waiter.is_finished();
+                    offset = follow(log, offset, &mut output, on_output);
+                    if finished {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                waiter
+                    .join()
+                    .map_err(|_| Error::invalid("waiting for the build container failed"))??
+            }
             Err(engine::Error::Start(e)) => {
                 return Ok(Outcome {
                     code: e.exit_code,
@@ -87,7 +122,6 @@ fn run_in(root: &StateRoot, store: &Store, image: &Digest, cmd: &Command<'_>) ->
             }
             Err(e) => return Err(e.into()),
         };
-        let output = read_output(Path::new(&record.log_path));
         if code != 0 {
             return Ok(Outcome {
                 code,
@@ -117,9 +151,20 @@ fn run_in(root: &StateRoot, store: &Store, image: &Digest, cmd: &Command<'_>) ->
     }
 }
 
-fn read_output(log: &Path) -> Vec<u8> {
-    match engine::logs::read_all(log) {
-        Ok((entries, _)) => entries.into_iter().flat_map(|e| e.text).collect(),
-        Err(_) => Vec::new(),
+/// Passes on what the log has gained since `offset`; returns the new offset.
+fn follow(log: &Path, offset: u64, all: &mut Vec<u8>, on_output: &mut dyn FnMut(&[u8])) -> u64 {
+    let Ok(f) = File::open(log) else {
+        return offset;
+    };
+    match engine::logs::read_from(f, offset) {
+        Ok((entries, next)) => {
+            let text: Vec<u8> = entries.into_iter().flat_map(|e| e.text).collect();
+            if !text.is_empty() {
+                on_output(&text);
+                all.extend_from_slice(&text);
+            }
+            next
+        }
+        Err(_) => offset,
     }
 }

@@ -66,7 +66,7 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
             }
         }
         build::Event::Output { n, text } => {
-            last_output = text.to_vec();
+            last_output.extend_from_slice(text);
             if !quiet {
                 for line in String::from_utf8_lossy(text).lines() {
                     let _ = writeln!(err, "#{n} {line}");
