@@ -382,3 +382,44 @@ fn heredoc_scripts_run_with_the_shell_and_unused_build_args_are_warned() {
     assert_eq!(b.ok(&["run", "--rm", "hd", "cat", "/used"]), "yes");
     b.cleanup();
 }
+
+#[test]
+fn onbuild_triggers_run_in_child_builds_and_are_not_inherited() {
+    let b = berth();
+    busybox(&b);
+    let base = context(&[(
+        "Dockerfile",
+        "FROM busybox\nONBUILD COPY marker.txt /from-trigger.txt\nONBUILD RUN echo triggered > /t\n",
+    )]);
+    build_ok(&b, base.path(), &["-t", "ob-base", "--network", "none"]);
+    let config = image_config(&b, "ob-base");
+    assert_eq!(config["OnBuild"].as_array().unwrap().len(), 2, "{config}");
+
+    // The child's context is the one the triggers read; `COPY . /app` copies contents
+    // into a new 0755 directory even from a 0700 context.
+    let child = context(&[
+        ("Dockerfile", "FROM ob-base\nCOPY . /app\n"),
+        ("marker.txt", "child marker\n"),
+    ]);
+    fs::set_permissions(
+        child.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let (_, progress) = build_ok(&b, child.path(), &["-t", "ob-child", "--network", "none"]);
+    assert!(progress.contains("[1/4] FROM ob-base"), "{progress}");
+    assert!(progress.contains("[4/4] COPY . /app"), "{progress}");
+    assert_eq!(
+        b.ok(&[
+            "run",
+            "--rm",
+            "ob-child",
+            "sh",
+            "-c",
+            "cat /t /from-trigger.txt; stat -c %a /app; ls /app"
+        ]),
+        "triggered\nchild marker\n755\nDockerfile\nmarker.txt"
+    );
+    assert!(image_config(&b, "ob-child")["OnBuild"].is_null());
+    b.cleanup();
+}

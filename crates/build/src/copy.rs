@@ -81,8 +81,11 @@ pub fn plan(spec: &Spec<'_>) -> std::result::Result<Plan, String> {
             let path = spec.root.join(rel);
             let meta = fs::symlink_metadata(&path).map_err(|e| format!("{rel}: {e}"))?;
             if meta.is_dir() {
+                // Only the contents are copied: a missing destination directory is
+                // made like any other parent.
                 if !dest.is_empty() {
-                    items.push((dest.clone(), Item::Copy { path, meta }));
+                    let existing = layers::stat(spec.lowers, &dest).filter(Metadata::is_dir);
+                    items.push((dest.clone(), Item::Parent(existing)));
                 }
                 for child in sources::tree(spec.root, rel, spec.ignore) {
                     let below = if rel.is_empty() {

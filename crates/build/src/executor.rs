@@ -278,31 +278,7 @@ impl State {
 
 impl Builder<'_, '_> {
     fn stage(&mut self, stage: &dockerfile::Stage<'_>) -> Result<StageResult> {
-        let total = 1 + stage
-            .instructions
-            .iter()
-            .filter(|i| is_fs_step(&i.kind))
-            .count();
-        let name = match &stage.name {
-            Some(n) => n.clone(),
-            None => format!("stage-{}", stage.index),
-        };
-        let single = self.single;
-        let label = |i: usize| {
-            if single {
-                format!("{i}/{total}")
-            } else {
-                format!("{name} {i}/{total}")
-            }
-        };
-        let n = self.next_step();
-        let from_label = label(1);
         let started = Instant::now();
-        (self.report)(Event::Step {
-            n,
-            label: &from_label,
-            text: &format!("FROM {}", stage.from.image),
-        });
         let (config, chain, triggers) = match &stage.base {
             Base::Scratch => {
                 let host = registry::Platform::host();
@@ -342,17 +318,6 @@ impl Builder<'_, '_> {
                 (r.config, r.chain, Vec::new())
             }
         };
-        (self.report)(Event::Done {
-            n,
-            seconds: started.elapsed().as_secs_f64(),
-        });
-        let mut state = State {
-            run: config.config.clone().unwrap_or_default(),
-            config,
-            effects: Effects::default(),
-            args: Vec::new(),
-            chain,
-        };
         let mut extra = Vec::new();
         for t in &triggers {
             let parsed = dockerfile::parse(&format!("FROM scratch\n{t}\n")).map_err(|e| {
@@ -366,6 +331,41 @@ impl Builder<'_, '_> {
                 extra.push(i);
             }
         }
+        let total = 1 + extra
+            .iter()
+            .chain(stage.instructions.iter())
+            .filter(|i| is_fs_step(&i.kind))
+            .count();
+        let name = match &stage.name {
+            Some(n) => n.clone(),
+            None => format!("stage-{}", stage.index),
+        };
+        let single = self.single;
+        let label = |i: usize| {
+            if single {
+                format!("{i}/{total}")
+            } else {
+                format!("{name} {i}/{total}")
+            }
+        };
+        let n = self.next_step();
+        let from_label = label(1);
+        (self.report)(Event::Step {
+            n,
+            label: &from_label,
+            text: &format!("FROM {}", stage.from.image),
+        });
+        (self.report)(Event::Done {
+            n,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        let mut state = State {
+            run: config.config.clone().unwrap_or_default(),
+            config,
+            effects: Effects::default(),
+            args: Vec::new(),
+            chain,
+        };
         let mut fs_index = 1;
         for inst in extra.iter().chain(stage.instructions.iter()) {
             if is_fs_step(&inst.kind) {
@@ -533,6 +533,12 @@ impl Builder<'_, '_> {
         if !r.mounts.is_empty() {
             return Err(Error::step(line, "RUN --mount is not supported yet"));
         }
+        if r.security == Some(dockerfile::Security::Insecure) {
+            return Err(Error::step(
+                line,
+                "RUN --security=insecure is not supported",
+            ));
+        }
         let argv = match (&r.command, r.heredocs.as_slice()) {
             (_, []) => metadata::argv(&r.command, &state.run),
             // `RUN <<EOF` alone: the body is the script, run by the stage's shell.
@@ -642,13 +648,13 @@ impl Builder<'_, '_> {
             Some(f) => {
                 let f = state.expand(f, escape).map_err(step)?;
                 let layers = self.source_layers(&f, line)?;
-                let scratch = self.store.temp_dir("from")?.keep();
-                let view = View::open(&layers, &scratch.join("view"))?;
-                (Some((view, scratch)), f)
+                let mut guard = ViewGuard(None, self.store.temp_dir("from")?.keep());
+                guard.0 = Some(View::open(&layers, &guard.1.join("view"))?);
+                (Some(guard), f)
             }
         };
-        let root = match &view {
-            Some((v, _)) => v.path().to_path_buf(),
+        let root = match view.as_ref().and_then(|g| g.0.as_ref()) {
+            Some(v) => v.path().to_path_buf(),
             None => self.context.root().to_path_buf(),
         };
         let ignore = if view.is_none() {
@@ -714,10 +720,7 @@ impl Builder<'_, '_> {
             shown.join(" ")
         );
         let key = cache::key(&state.chain, &[&text, &plan.hash]);
-        Ok((
-            key,
-            Pending::Copy(plan, view.map(|(v, s)| ViewGuard(Some(v), s))),
-        ))
+        Ok((key, Pending::Copy(plan, view)))
     }
 
     /// The layer roots (topmost first) of a `--from` stage or image.
