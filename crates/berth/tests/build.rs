@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 use testsupport::oci::{self, LayerCompression};
+use testsupport::registry::Registry;
 use testsupport::{stderr, stdout, Berth};
 
 fn berth() -> Berth {
@@ -290,7 +291,8 @@ fn bad_dockerfiles_are_errors_with_their_line() {
             "FROM busybox\n\nCOPY ../outside.txt /x\n",
         ),
         ("Dockerfile.missing", "FROM busybox\nCOPY nothing-here /x\n"),
-        ("Dockerfile.nobase", "FROM no-such-image:1\n"),
+        // Port 1 on loopback: the pull is refused at once, nothing leaves the host.
+        ("Dockerfile.nobase", "FROM 127.0.0.1:1/no-such-image:1\n"),
     ]);
     let cases = [
         ("Dockerfile", "Dockerfile:2: unknown instruction: FETCH"),
@@ -304,7 +306,7 @@ fn bad_dockerfiles_are_errors_with_their_line() {
         ),
         (
             "Dockerfile.nobase",
-            "Dockerfile:1: FROM no-such-image:1: no such image",
+            "Dockerfile:1: FROM 127.0.0.1:1/no-such-image:1: no such image here, and pulling it failed",
         ),
     ];
     for (file, message) in cases {
@@ -421,5 +423,47 @@ fn onbuild_triggers_run_in_child_builds_and_are_not_inherited() {
         "triggered\nchild marker\n755\nDockerfile\nmarker.txt"
     );
     assert!(image_config(&b, "ob-child")["OnBuild"].is_null());
+    b.cleanup();
+}
+
+#[test]
+fn a_missing_base_image_is_pulled_as_docker_does() {
+    let reg = Registry::start();
+    let b = berth();
+    let layout = tempfile::tempdir().unwrap();
+    oci::write_oci_layout(
+        layout.path(),
+        &[(oci::busybox_image(LayerCompression::Gzip), "latest")],
+    );
+    oci::skopeo_copy(
+        &format!("oci:{}:latest", layout.path().display()),
+        &reg.docker_ref("fixtures/busybox:1"),
+    );
+    let base = format!("{}/fixtures/busybox:1", reg.addr());
+    let ctx = context(&[(
+        "Dockerfile",
+        &format!(
+            "FROM {base}\nRUN echo pulled-base > /p\nCOPY --from={base} /bin/busybox /copied\n"
+        ),
+    )]);
+    build_ok(
+        &b,
+        ctx.path(),
+        &["-t", "from-registry", "--network", "none"],
+    );
+    assert_eq!(
+        b.ok(&[
+            "run",
+            "--rm",
+            "from-registry",
+            "sh",
+            "-c",
+            "cat /p; test -x /copied && echo copied"
+        ]),
+        "pulled-base\ncopied"
+    );
+    assert!(b
+        .ok(&["images", "--format", "{{.Repository}}"])
+        .contains("fixtures/busybox"));
     b.cleanup();
 }

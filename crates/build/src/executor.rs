@@ -295,21 +295,15 @@ impl Builder<'_, '_> {
                 (config, cache::key("", &["scratch"]), Vec::new())
             }
             Base::Image(image) => {
-                let found = engine::images::find(self.store, image).map_err(|e| match e {
-                    engine::Error::NoSuchImage(_) => Error::step(
-                        stage.line,
-                        format!("FROM {image}: no such image (pull it first: berth pull {image})"),
-                    ),
-                    other => other.into(),
-                })?;
-                let (mut config, _) = self.store.image_config(&found.id)?;
+                let id = self.find_or_pull(image, stage.line, "FROM")?;
+                let (mut config, _) = self.store.image_config(&id)?;
                 // A base image's ONBUILD triggers run now, and are not inherited.
                 let triggers = config
                     .config
                     .as_mut()
                     .and_then(|c| c.on_build.take())
                     .unwrap_or_default();
-                (config, cache::key("", &["image", found.id.hex()]), triggers)
+                (config, cache::key("", &["image", id.hex()]), triggers)
             }
             Base::Stage(i) => {
                 let r = self.results[*i].clone().ok_or_else(|| {
@@ -723,6 +717,22 @@ impl Builder<'_, '_> {
         Ok((key, Pending::Copy(plan, view)))
     }
 
+    /// The id of a local image, pulled first when the store lacks it (Docker's
+    /// default for FROM). `what` names the instruction in errors.
+    fn find_or_pull(&self, image: &str, line: usize, what: &str) -> Result<Digest> {
+        if let Some(found) = engine::images::try_find(self.store, image)? {
+            return Ok(found.id);
+        }
+        let opts = engine::pull::PullOptions::default();
+        match engine::pull::pull(self.root, image, &opts, &engine::progress::Silent) {
+            Ok(p) => Ok(p.id),
+            Err(e) => Err(Error::step(
+                line,
+                format!("{what} {image}: no such image here, and pulling it failed: {e}"),
+            )),
+        }
+    }
+
     /// The layer roots (topmost first) of a `--from` stage or image.
     fn source_layers(&self, from: &str, line: usize) -> Result<Vec<PathBuf>> {
         let lower = from.to_ascii_lowercase();
@@ -744,13 +754,8 @@ impl Builder<'_, '_> {
                 }
             },
             None => {
-                let found = engine::images::find(self.store, from).map_err(|_| {
-                    Error::step(
-                        line,
-                        format!("--from={from}: no stage or local image of that name (pull the image first: berth pull {from})"),
-                    )
-                })?;
-                self.store.image_config(&found.id)?.0
+                let id = self.find_or_pull(from, line, "--from")?;
+                self.store.image_config(&id)?.0
             }
         };
         Ok(config
