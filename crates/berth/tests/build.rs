@@ -467,3 +467,46 @@ fn a_missing_base_image_is_pulled_as_docker_does() {
         .contains("fixtures/busybox"));
     b.cleanup();
 }
+
+#[test]
+fn a_dockerfile_from_stdin_and_a_dockerfile_specific_ignore_file() {
+    use std::io::Write;
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[
+        ("a.txt", "a\n"),
+        ("b.txt", "b\n"),
+        (".dockerignore", "a.txt\n"),
+        ("custom.Dockerfile", "FROM busybox\nCOPY *.txt /t/\n"),
+        ("custom.Dockerfile.dockerignore", "b.txt\n"),
+    ]);
+    // The Dockerfile's own ignore file wins over .dockerignore.
+    let f = ctx.path().join("custom.Dockerfile");
+    build_ok(
+        &b,
+        ctx.path(),
+        &["-f", f.to_str().unwrap(), "-t", "own-ignore"],
+    );
+    assert_eq!(b.ok(&["run", "--rm", "own-ignore", "ls", "/t"]), "a.txt");
+
+    let mut child = b
+        .cmd()
+        .args(["build", "-q", "-f", "-", "-t", "stdin-file"])
+        .arg(ctx.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"FROM busybox\nCOPY *.txt /t/\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("sha256:"), "{}", stdout(&out));
+    assert_eq!(b.ok(&["run", "--rm", "stdin-file", "ls", "/t"]), "b.txt");
+    b.cleanup();
+}

@@ -16,7 +16,10 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn open(dir: &Path) -> Result<Context> {
+    /// Opens the context at `dir`. `dockerfile` is the Dockerfile in use: a
+    /// `<Dockerfile>.dockerignore` next to it wins over the context's `.dockerignore`,
+    /// as in Docker.
+    pub fn open(dir: &Path, dockerfile: Option<&Path>) -> Result<Context> {
         let root = fs::canonicalize(dir).map_err(|e| {
             Error::invalid(format!(
                 "build context {}: {e} (give an existing directory)",
@@ -29,15 +32,18 @@ impl Context {
                 root.display()
             )));
         }
-        let ignore = match fs::read_to_string(root.join(".dockerignore")) {
+        let specific = dockerfile.and_then(|f| {
+            let name = f.file_name()?.to_string_lossy().into_owned();
+            Some(f.with_file_name(format!("{name}.dockerignore")))
+        });
+        let path = match specific {
+            Some(p) if p.is_file() => p,
+            _ => root.join(".dockerignore"),
+        };
+        let ignore = match fs::read_to_string(&path) {
             Ok(text) => Ignore::parse(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ignore::default(),
-            Err(e) => {
-                return Err(Error::invalid(format!(
-                    "reading {}: {e}",
-                    root.join(".dockerignore").display()
-                )))
-            }
+            Err(e) => return Err(Error::invalid(format!("reading {}: {e}", path.display()))),
         };
         Ok(Context { root, ignore })
     }

@@ -92,17 +92,25 @@ pub fn build(
     }
     let build_args = parse_build_args(&opts.build_args)?;
     let labels = parse_labels(&opts.labels)?;
-    let context = Context::open(&opts.context)?;
     let file_path = opts
         .dockerfile
         .clone()
-        .unwrap_or_else(|| context.root().join("Dockerfile"));
-    let text = fs::read_to_string(&file_path).map_err(|e| {
-        Error::invalid(format!(
-            "reading the Dockerfile {}: {e} (give one with -f)",
-            file_path.display()
-        ))
-    })?;
+        .unwrap_or_else(|| opts.context.join("Dockerfile"));
+    let from_stdin = file_path.as_os_str() == "-";
+    let text = if from_stdin {
+        let mut t = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
+            .ctx(|| "reading the Dockerfile from stdin".into())?;
+        t
+    } else {
+        fs::read_to_string(&file_path).map_err(|e| {
+            Error::invalid(format!(
+                "reading the Dockerfile {}: {e} (give one with -f)",
+                file_path.display()
+            ))
+        })?
+    };
+    let context = Context::open(&opts.context, (!from_stdin).then_some(file_path.as_path()))?;
     let file = dockerfile::parse(&text)?;
     for w in &file.warnings {
         report(Event::Warning(&w.to_string()));

@@ -12,7 +12,7 @@ pub struct BuildArgs {
     /// Name and optionally a tag (`name:tag`); repeatable.
     #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]")]
     tags: Vec<String>,
-    /// The Dockerfile (default: CONTEXT/Dockerfile).
+    /// The Dockerfile (default: CONTEXT/Dockerfile; `-` reads it from stdin).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     file: Option<PathBuf>,
     /// A build-time variable (`NAME=VALUE`, or `NAME` to pass it from the environment).
