@@ -357,12 +357,12 @@ fn skopeo_reads_the_config_of_a_saved_built_image() {
 }
 
 #[test]
-fn heredoc_scripts_run_with_the_shell_and_unused_build_args_are_warned() {
+fn heredoc_scripts_and_inline_files_and_unused_build_args_are_warned() {
     let b = berth();
     busybox(&b);
     let ctx = context(&[(
         "Dockerfile",
-        "FROM busybox\nARG USED=yes\nRUN <<EOF\necho script-out\necho \"$USED\" > /used\nEOF\n",
+        "FROM busybox\nARG USED=yes\nRUN <<EOF\necho script-out\necho \"$USED\" > /used\nEOF\nCOPY <<greeting.txt <<other /inline/\nline one\ngreeting.txt\nsecond file\nother\n",
     )]);
     let (_, progress) = build_ok(
         &b,
@@ -382,6 +382,17 @@ fn heredoc_scripts_run_with_the_shell_and_unused_build_args_are_warned() {
         "{progress}"
     );
     assert_eq!(b.ok(&["run", "--rm", "hd", "cat", "/used"]), "yes");
+    assert_eq!(
+        b.ok(&[
+            "run",
+            "--rm",
+            "hd",
+            "sh",
+            "-c",
+            "cat /inline/greeting.txt /inline/other; stat -c %a /inline/other"
+        ]),
+        "line one\nsecond file\n644"
+    );
     b.cleanup();
 }
 

@@ -637,15 +637,34 @@ impl Builder<'_, '_> {
         let escape = self.escape;
         let step = |m: String| Error::step(line, m);
         let what = if is_add { "ADD" } else { "COPY" };
-        if files
+        let docs: Vec<&dockerfile::Heredoc> = files
             .sources
             .iter()
-            .any(|s| matches!(s, Source::Heredoc(_)))
-        {
-            return Err(step(format!("{what} from a heredoc is not supported yet")));
+            .filter_map(|s| match s {
+                Source::Heredoc(d) => Some(d),
+                Source::Path(_) => None,
+            })
+            .collect();
+        if !docs.is_empty() && (docs.len() != files.sources.len() || from.is_some()) {
+            return Err(step(format!(
+                "{what}: heredoc sources cannot be mixed with files or --from yet"
+            )));
         }
         // Where the sources are read from: the context, or a stage's or image's files.
         let (view, from_text) = match from {
+            // Inline files: written to a scratch directory that is the source root.
+            None if !docs.is_empty() => {
+                let dir = self.store.temp_dir("heredoc")?.keep();
+                let guard = ViewGuard(None, dir);
+                for d in &docs {
+                    let name = d.name.replace('/', "_");
+                    let path = guard.1.join(&name);
+                    fs::write(&path, &d.content).ctx(|| format!("writing {}", path.display()))?;
+                    fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+                        .ctx(|| format!("chmod {}", path.display()))?;
+                }
+                (Some(guard), String::from("heredoc"))
+            }
             None => (None, String::new()),
             Some(f) => {
                 let f = state.expand(f, escape).map_err(step)?;
@@ -655,8 +674,9 @@ impl Builder<'_, '_> {
                 (Some(guard), f)
             }
         };
-        let root = match view.as_ref().and_then(|g| g.0.as_ref()) {
-            Some(v) => v.path().to_path_buf(),
+        let root = match &view {
+            Some(ViewGuard(Some(v), _)) => v.path().to_path_buf(),
+            Some(ViewGuard(None, dir)) => dir.clone(),
             None => self.context.root().to_path_buf(),
         };
         let ignore = if view.is_none() {
@@ -667,8 +687,10 @@ impl Builder<'_, '_> {
         let mut resolved = Vec::new();
         let mut shown = Vec::new();
         for s in &files.sources {
-            let Source::Path(p) = s else { continue };
-            let p = state.expand(p, escape).map_err(step)?;
+            let p = match s {
+                Source::Path(p) => state.expand(p, escape).map_err(step)?,
+                Source::Heredoc(d) => d.name.replace('/', "_"),
+            };
             if is_add && (p.contains("://") || p.starts_with("git@")) {
                 return Err(step(format!(
                     "ADD {p}: downloading is not supported yet (fetch it in a RUN step)"
