@@ -520,8 +520,14 @@ impl Builder<'_, '_> {
                 (Some(layer), created)
             }
         };
+        // Later steps depend on what this one made, not only on how it was asked for:
+        // if it had to run again and made different files, they are misses.
+        let made = layer
+            .as_ref()
+            .map(|l| l.hex().to_string())
+            .unwrap_or_default();
+        state.chain = cache::key(&key, &["LAYER", &made]);
         state.add_history(&created, &inst.source, layer);
-        state.chain = key;
         Ok(())
     }
 
