@@ -30,10 +30,11 @@ RUN cat /app/app.txt > /copy.txt
 DOCKERFILE
 echo v0 > "$W/ctx/app.txt"
 B="$BERTH build -q --network none -t bench-build $W/ctx"
+# One --prepare per command (a single one would apply to all three).
 hyperfine -N --runs "$RUNS" --warmup 2 \
-  --command-name cold "$B --no-cache" \
-  --command-name cached "$B" \
-  --command-name copy-changed --prepare "sh -c 'date +%s%N > $W/ctx/app.txt'" "$B" \
+  --prepare true --command-name cold "$B --no-cache" \
+  --prepare true --command-name cached "$B" \
+  --prepare "sh -c 'date +%s%N > $W/ctx/app.txt'" --command-name copy-changed "$B" \
   --export-markdown "$W/results.md"
 cat "$W/results.md"
 "$BERTH" rm -f $("$BERTH" ps -aq) >/dev/null 2>&1 || true

@@ -113,6 +113,34 @@ CMD ["cat made.txt"]
     assert!(config["ExposedPorts"]["8080/tcp"].is_object());
     assert_eq!(config["Entrypoint"], serde_json::json!(["/bin/sh", "-c"]));
 
+    // Exec-form RUN, SHELL for shell-form RUN, and the rest of the config.
+    let ctx3 = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN [\"/bin/sh\", \"-c\", \"echo exec-form > /exec\"]\n\
+         SHELL [\"/bin/sh\", \"-ec\"]\nRUN echo shell-form > /shell\n\
+         VOLUME /data\nSTOPSIGNAL SIGTERM\n\
+         HEALTHCHECK --interval=5s --retries=2 CMD true\nMAINTAINER someone\n",
+    )]);
+    build_ok(&b, ctx3.path(), &["-t", "more", "--network", "none"]);
+    assert_eq!(
+        b.ok(&["run", "--rm", "more", "cat", "/exec", "/shell"]),
+        "exec-form\nshell-form"
+    );
+    let config = image_config(&b, "more");
+    assert_eq!(config["Shell"], serde_json::json!(["/bin/sh", "-ec"]));
+    assert!(config["Volumes"]["/data"].is_object(), "{config}");
+    assert_eq!(config["StopSignal"], "SIGTERM");
+    assert_eq!(
+        config["Healthcheck"]["Test"],
+        serde_json::json!(["CMD", "true"])
+    );
+    assert_eq!(config["Healthcheck"]["Interval"], 5_000_000_000u64);
+    assert_eq!(config["Healthcheck"]["Retries"], 2);
+    assert_eq!(
+        b.ok(&["image", "inspect", "-f", "{{.Author}}", "more"]),
+        "someone"
+    );
+
     // A new ENTRYPOINT drops the CMD inherited from busybox (["sh"]).
     let ctx2 = context(&[(
         "Dockerfile",
