@@ -132,7 +132,7 @@ CMD ["cat made.txt"]
     assert_eq!(config["StopSignal"], "SIGTERM");
     assert_eq!(
         config["Healthcheck"]["Test"],
-        serde_json::json!(["CMD", "true"])
+        serde_json::json!(["CMD-SHELL", "true"])
     );
     assert_eq!(config["Healthcheck"]["Interval"], 5_000_000_000u64);
     assert_eq!(config["Healthcheck"]["Retries"], 2);
