@@ -549,3 +549,40 @@ fn a_dockerfile_from_stdin_and_a_dockerfile_specific_ignore_file() {
     assert_eq!(b.ok(&["run", "--rm", "stdin-file", "ls", "/t"]), "b.txt");
     b.cleanup();
 }
+
+#[test]
+fn an_interrupted_build_stops_and_removes_its_step_container() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[("Dockerfile", "FROM busybox\nRUN echo started; sleep 60\n")]);
+    let child = b
+        .cmd()
+        .args(["build", "--network", "none", "-t", "never"])
+        .arg(ctx.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        b.eventually(10, || !b.ok(&["ps", "-q"]).is_empty()),
+        "the RUN container never started"
+    );
+    let started = Instant::now();
+    // kill(1) delivers SIGINT as a terminal would.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed().as_secs() < 20, "the build did not stop");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("build interrupted"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(b.ok(&["ps", "-a", "-q"]), "");
+    assert!(!b.ok(&["images"]).contains("never"));
+    b.cleanup();
+}

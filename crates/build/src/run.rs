@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::io::BufWriter;
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use engine::containers::CreateOptions;
@@ -93,6 +94,11 @@ fn run_in(
         let mut output = Vec::new();
         let code = match engine::lifecycle::start(root, &id, false) {
             Ok(_) => {
+                // Ctrl-C or a stop while the step runs must not leave the container
+                // running: the signals are taken here, and the container is killed.
+                let signals = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+                let old_mask = runtime::sys::block_signals(&signals).ok();
+                let sfd = runtime::sys::signalfd(&signals).ok();
                 // The wait happens on a thread so the log can be followed meanwhile; it
                 // is joined before anything else forks (start forks the monitor).
                 let waiter = {
@@ -101,17 +107,45 @@ fn run_in(
                     std::thread::spawn(move || engine::lifecycle::wait(&root, &id))
                 };
                 let mut offset = 0;
+                let mut interrupted = None;
                 loop {
                     let finished = waiter.is_finished();
                     offset = follow(log, offset, &mut output, on_output);
                     if finished {
                         break;
                     }
+                    if let Some(Ok(Some(sig))) = sfd
+                        .as_ref()
+                        .map(|fd| runtime::sys::read_signalfd(fd.as_fd()))
+                    {
+                        if interrupted.is_none() {
+                            interrupted = Some(sig);
+                            let _ = engine::lifecycle::kill(root, &id, libc::SIGKILL);
+                        }
+                    }
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-                waiter
+                let waited = waiter
                     .join()
-                    .map_err(|_| Error::invalid("waiting for the build container failed"))??
+                    .map_err(|_| Error::invalid("waiting for the build container failed"));
+                // A signal that came with the exit is taken too: unblocking it would
+                // end this process before the container is removed.
+                if let Some(Ok(Some(sig))) = sfd
+                    .as_ref()
+                    .map(|fd| runtime::sys::read_signalfd(fd.as_fd()))
+                {
+                    interrupted.get_or_insert(sig);
+                }
+                drop(sfd);
+                if let Some(mask) = old_mask {
+                    let _ = runtime::sys::set_sigmask(&mask);
+                }
+                if let Some(sig) = interrupted {
+                    return Err(Error::invalid(format!(
+                        "build interrupted by signal {sig}: the step's container was stopped"
+                    )));
+                }
+                waited??
             }
             Err(engine::Error::Start(e)) => {
                 return Ok(Outcome {
