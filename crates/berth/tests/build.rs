@@ -257,8 +257,13 @@ fn an_unchanged_rebuild_is_cached_and_a_changed_source_rebuilds_from_its_step() 
     );
 
     // A build arg used by a RUN is part of its key.
-    let ctx2 = context(&[("Dockerfile", "FROM busybox\nARG V=a\nRUN echo $V > /v\n")]);
+    // A global ARG's default reaches a stage that declares the ARG again.
+    let ctx2 = context(&[(
+        "Dockerfile",
+        "ARG V=a\nFROM busybox\nARG V\nRUN echo $V > /v\n",
+    )]);
     build_ok(&b, ctx2.path(), &["-t", "args"]);
+    assert_eq!(b.ok(&["run", "--rm", "args", "cat", "/v"]), "a");
     let (_, progress) = build_ok(&b, ctx2.path(), &["-t", "args", "--build-arg", "V=b"]);
     assert!(!progress.contains("CACHED"), "{progress}");
     assert_eq!(b.ok(&["run", "--rm", "args", "cat", "/v"]), "b");

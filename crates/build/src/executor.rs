@@ -477,6 +477,9 @@ impl Builder<'_, '_> {
         });
         let (key, pending) = match &inst.kind {
             Kind::Run(r) => self.prepare_run(state, inst, r)?,
+            Kind::Copy(c) if c.parents => {
+                return Err(Error::step(line, "COPY --parents is not supported yet"))
+            }
             Kind::Copy(c) => self.prepare_copy(state, inst, &c.files, c.from.as_deref(), false)?,
             Kind::Add(a) => self.prepare_copy(state, inst, &a.files, None, true)?,
             _ => return Err(Error::step(line, "not a file system step")),
@@ -643,6 +646,9 @@ impl Builder<'_, '_> {
         let escape = self.escape;
         let step = |m: String| Error::step(line, m);
         let what = if is_add { "ADD" } else { "COPY" };
+        if !files.excludes.is_empty() {
+            return Err(step(format!("{what} --exclude is not supported yet")));
+        }
         let docs: Vec<&dockerfile::Heredoc> = files
             .sources
             .iter()
