@@ -257,6 +257,17 @@ fn an_unchanged_rebuild_is_cached_and_a_changed_source_rebuilds_from_its_step() 
     );
 
     // A build arg used by a RUN is part of its key.
+    // The platform args are the host's.
+    let ctx3 = context(&[(
+        "Dockerfile",
+        "FROM --platform=$BUILDPLATFORM busybox\nARG TARGETARCH\nRUN echo $TARGETARCH > /arch\n",
+    )]);
+    build_ok(&b, ctx3.path(), &["-t", "arch"]);
+    assert_eq!(
+        b.ok(&["run", "--rm", "arch", "cat", "/arch"]),
+        oci::host_arch()
+    );
+
     // A global ARG's default reaches a stage that declares the ARG again.
     let ctx2 = context(&[(
         "Dockerfile",
@@ -324,10 +335,18 @@ fn bad_dockerfiles_are_errors_with_their_line() {
             "FROM busybox\n\nCOPY ../outside.txt /x\n",
         ),
         ("Dockerfile.missing", "FROM busybox\nCOPY nothing-here /x\n"),
+        (
+            "Dockerfile.platform",
+            "FROM --platform=linux/s390x busybox\n",
+        ),
         // Port 1 on loopback: the pull is refused at once, nothing leaves the host.
         ("Dockerfile.nobase", "FROM 127.0.0.1:1/no-such-image:1\n"),
     ]);
     let cases = [
+        (
+            "Dockerfile.platform",
+            "Dockerfile:1: FROM --platform=linux/s390x: berth builds only for this host's platform",
+        ),
         ("Dockerfile", "Dockerfile:2: unknown instruction: FETCH"),
         (
             "Dockerfile.escape",

@@ -90,7 +90,9 @@ pub fn build(
             )));
         }
     }
-    let build_args = parse_build_args(&opts.build_args)?;
+    let given = parse_build_args(&opts.build_args)?;
+    let mut build_args = predefined_args();
+    build_args.extend(given.clone());
     let labels = parse_labels(&opts.labels)?;
     let file_path = opts
         .dockerfile
@@ -146,7 +148,7 @@ pub fn build(
         let result = b.stage(stage)?;
         b.results[s] = Some(result);
     }
-    let unused: Vec<&str> = build_args
+    let unused: Vec<&str> = given
         .keys()
         .filter(|k| {
             !stages.global_args.iter().any(|g| &g.name == *k)
@@ -168,6 +170,21 @@ pub fn build(
     let (id, _) = crate::commit::put_image(&store, &done.config)?;
     crate::commit::tag(root, &id, &opts.tags)?;
     Ok(id)
+}
+
+/// Docker's automatic platform args (`BUILDPLATFORM`, `TARGETARCH`...): berth builds
+/// for the host, so build and target platforms are both the host's.
+fn predefined_args() -> BTreeMap<String, String> {
+    let host = registry::Platform::host();
+    let variant = host.variant.clone().unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for side in ["BUILD", "TARGET"] {
+        out.insert(format!("{side}PLATFORM"), host.to_string());
+        out.insert(format!("{side}OS"), host.os.clone());
+        out.insert(format!("{side}ARCH"), host.architecture.clone());
+        out.insert(format!("{side}VARIANT"), variant.clone());
+    }
+    out
 }
 
 fn parse_build_args(args: &[String]) -> Result<BTreeMap<String, String>> {
@@ -287,6 +304,29 @@ impl State {
 impl Builder<'_, '_> {
     fn stage(&mut self, stage: &dockerfile::Stage<'_>) -> Result<StageResult> {
         let started = Instant::now();
+        if let Some(p) = &stage.from.platform {
+            let lookup = |n: &str| {
+                self.global_args
+                    .iter()
+                    .rev()
+                    .find(|(g, _)| g == n)
+                    .and_then(|(_, v)| v.clone())
+                    .or_else(|| self.build_args.get(n).cloned())
+            };
+            let p = dockerfile::expand(p, &lookup, self.escape)
+                .map_err(|e| Error::step(stage.line, e.to_string()))?;
+            let host = registry::Platform::host();
+            let wanted = registry::Platform::parse(&p)
+                .map_err(|e| Error::step(stage.line, format!("FROM --platform={p}: {e}")))?;
+            if !host.matches(&wanted.os, &wanted.architecture, wanted.variant.as_deref()) {
+                return Err(Error::step(
+                    stage.line,
+                    format!(
+                        "FROM --platform={p}: berth builds only for this host's platform ({host})"
+                    ),
+                ));
+            }
+        }
         let (config, chain, triggers) = match &stage.base {
             Base::Scratch => {
                 let host = registry::Platform::host();
