@@ -1,7 +1,8 @@
 //! Drives a build: reads the Dockerfile, runs the stages a target needs in file order,
 //! turns each RUN/COPY/ADD into a layer (or finds it in the cache) and each other
 //! instruction into config, then publishes and tags the image. Owns the order of
-//! steps, the cache keys and the progress events; never prints.
+//! steps, the cache lookups and the progress events; never prints. RUN and COPY/ADD
+//! specifics are in `run_step` and `copy_step`.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -9,7 +10,7 @@ use std::io::BufWriter;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use dockerfile::{Base, CommandLine, Instruction, Kind, Source};
+use dockerfile::{Base, Instruction, Kind};
 use engine::StateRoot;
 use store::config::{History, ImageConfig, RootFs, RunConfig};
 use store::{Digest, Store};
@@ -20,52 +21,10 @@ use crate::copy;
 use crate::error::{Error, IoContext, Result};
 use crate::layers::View;
 use crate::metadata::{self, Effects};
-use crate::pattern;
-use crate::run;
-use crate::sources;
+use crate::options::{parse_build_args, parse_labels, predefined_args, BuildOptions, Event};
 
-/// What `berth build` was asked for.
-#[derive(Debug, Clone, Default)]
-pub struct BuildOptions {
-    pub context: PathBuf,
-    /// `-f`; `CONTEXT/Dockerfile` when not given.
-    pub dockerfile: Option<PathBuf>,
-    pub tags: Vec<String>,
-    /// `--build-arg K=V`, or `K` to take the value from the environment.
-    pub build_args: Vec<String>,
-    pub target: Option<String>,
-    pub no_cache: bool,
-    /// `--label k=v` for the final image.
-    pub labels: Vec<String>,
-    /// `--network` for RUN steps: none, host, or a network name (default: `bridge`,
-    /// as Docker runs build steps on its default network).
-    pub network: Option<String>,
-}
-
-/// Progress, for the caller to show.
-#[derive(Debug)]
-pub enum Event<'a> {
-    /// Step `n` starts: `label` is Docker's `stage i/total`, `text` the instruction.
-    Step {
-        n: usize,
-        label: &'a str,
-        text: &'a str,
-    },
-    /// Step `n` was found in the cache and did not run.
-    Cached {
-        n: usize,
-    },
-    /// Output of step `n`'s command.
-    Output {
-        n: usize,
-        text: &'a [u8],
-    },
-    Done {
-        n: usize,
-        seconds: f64,
-    },
-    Warning(&'a str),
-}
+mod copy_step;
+mod run_step;
 
 /// What a finished stage leaves for later stages and the image.
 #[derive(Clone)]
@@ -170,52 +129,6 @@ pub fn build(
     let (id, _) = crate::commit::put_image(&store, &done.config)?;
     crate::commit::tag(root, &id, &opts.tags)?;
     Ok(id)
-}
-
-/// Docker's automatic platform args (`BUILDPLATFORM`, `TARGETARCH`...): berth builds
-/// for the host, so build and target platforms are both the host's.
-fn predefined_args() -> BTreeMap<String, String> {
-    let host = registry::Platform::host();
-    let variant = host.variant.clone().unwrap_or_default();
-    let mut out = BTreeMap::new();
-    for side in ["BUILD", "TARGET"] {
-        out.insert(format!("{side}PLATFORM"), host.to_string());
-        out.insert(format!("{side}OS"), host.os.clone());
-        out.insert(format!("{side}ARCH"), host.architecture.clone());
-        out.insert(format!("{side}VARIANT"), variant.clone());
-    }
-    out
-}
-
-fn parse_build_args(args: &[String]) -> Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for a in args {
-        match a.split_once('=') {
-            Some((k, v)) if !k.is_empty() => {
-                out.insert(k.to_string(), v.to_string());
-            }
-            Some(_) => return Err(Error::invalid(format!("--build-arg {a:?}: use NAME=VALUE"))),
-            // `--build-arg NAME` passes the variable from the environment, if set.
-            None => {
-                if let Ok(v) = std::env::var(a) {
-                    out.insert(a.clone(), v);
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn parse_labels(labels: &[String]) -> Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for l in labels {
-        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
-        if k.is_empty() {
-            return Err(Error::invalid(format!("--label {l:?}: use KEY=VALUE")));
-        }
-        out.insert(k.to_string(), v.to_string());
-    }
-    Ok(out)
 }
 
 struct Builder<'a, 'r> {
@@ -573,281 +486,18 @@ impl Builder<'_, '_> {
         state.add_history(&created, &inst.source, layer);
         Ok(())
     }
+}
 
-    fn prepare_run(
-        &self,
-        state: &State,
-        inst: &Instruction,
-        r: &dockerfile::Run,
-    ) -> Result<(String, Pending)> {
-        let line = inst.line;
-        if !r.mounts.is_empty() {
-            return Err(Error::step(line, "RUN --mount is not supported yet"));
-        }
-        if r.security == Some(dockerfile::Security::Insecure) {
-            return Err(Error::step(
-                line,
-                "RUN --security=insecure is not supported",
-            ));
-        }
-        let argv = match (&r.command, r.heredocs.as_slice()) {
-            (_, []) => metadata::argv(&r.command, &state.run),
-            // `RUN <<EOF` alone: the body is the script, run by the stage's shell.
-            (CommandLine::Shell(text), [doc]) if dockerfile::heredoc::opening(text.trim()).is_some() => {
-                let mut v = metadata::shell(&state.run);
-                v.push(doc.content.clone());
-                v
-            }
-            _ => {
-                return Err(Error::step(
-                    line,
-                    "RUN with a heredoc fed to a command is not supported yet (use RUN <<EOF with the script as the body)",
-                ))
-            }
-        };
-        if argv.is_empty() || matches!(&r.command, CommandLine::Exec(a) if a.is_empty()) {
-            return Err(Error::step(line, "RUN needs a command"));
-        }
-        let mut env = state.run.env.clone().unwrap_or_default();
-        env.extend(state.arg_env());
-        let network = match r.network {
-            Some(dockerfile::Network::None) => "none".to_string(),
-            Some(dockerfile::Network::Host) => "host".to_string(),
-            Some(dockerfile::Network::Default) | None => self
-                .opts
-                .network
-                .clone()
-                .unwrap_or_else(|| engine::networks::DEFAULT_NETWORK.to_string()),
-        };
-        let argv_json = serde_json::to_string(&argv).unwrap_or_default();
-        let env_json = serde_json::to_string(&env).unwrap_or_default();
-        let user = state.run.user.clone().unwrap_or_default();
-        let workdir = state.run.working_dir.clone().unwrap_or_default();
-        let key = cache::key(
-            &state.chain,
-            &["RUN", &argv_json, &env_json, &user, &workdir],
-        );
-        Ok((
-            key,
-            Pending::Run(PendingRun {
-                argv,
-                env,
-                user,
-                workdir,
-                network,
-            }),
-        ))
-    }
+/// Whether a stage declares ARG `name`.
+fn declares(stage: &dockerfile::Stage<'_>, name: &str) -> bool {
+    stage.instructions.iter().any(|i| match &i.kind {
+        Kind::Arg(decls) => decls.iter().any(|d| d.name == name),
+        _ => false,
+    })
+}
 
-    fn do_run(
-        &mut self,
-        state: &State,
-        inst: &Instruction,
-        n: usize,
-        cmd: PendingRun,
-    ) -> Result<Digest> {
-        let command = run::Command {
-            argv: cmd.argv,
-            env: cmd.env,
-            user: Some(cmd.user),
-            workdir: Some(cmd.workdir),
-            network: cmd.network,
-            layers: &state.config.rootfs.diff_ids,
-            architecture: &state.config.architecture,
-            os: &state.config.os,
-        };
-        let shown = command.argv.join(" ");
-        let report = &mut *self.report;
-        let mut on_output = |text: &[u8]| report(Event::Output { n, text });
-        let outcome =
-            run::run(self.root, self.store, &command, &mut on_output).map_err(|e| match e {
-                Error::Engine(e) => Error::step(inst.line, format!("RUN {shown}: {e}")),
-                other => other,
-            })?;
-        match outcome.layer {
-            Some(l) if outcome.code == 0 => Ok(l),
-            _ => Err(Error::RunFailed {
-                line: inst.line,
-                command: shown,
-                code: outcome.code,
-            }),
-        }
-    }
-
-    fn prepare_copy(
-        &self,
-        state: &State,
-        inst: &Instruction,
-        files: &dockerfile::Files,
-        from: Option<&str>,
-        is_add: bool,
-    ) -> Result<(String, Pending)> {
-        let line = inst.line;
-        let escape = self.escape;
-        let step = |m: String| Error::step(line, m);
-        let what = if is_add { "ADD" } else { "COPY" };
-        if !files.excludes.is_empty() {
-            return Err(step(format!("{what} --exclude is not supported yet")));
-        }
-        let docs: Vec<&dockerfile::Heredoc> = files
-            .sources
-            .iter()
-            .filter_map(|s| match s {
-                Source::Heredoc(d) => Some(d),
-                Source::Path(_) => None,
-            })
-            .collect();
-        if !docs.is_empty() && (docs.len() != files.sources.len() || from.is_some()) {
-            return Err(step(format!(
-                "{what}: heredoc sources cannot be mixed with files or --from yet"
-            )));
-        }
-        // Where the sources are read from: the context, or a stage's or image's files.
-        let (view, from_text) = match from {
-            // Inline files: written to a scratch directory that is the source root.
-            None if !docs.is_empty() => {
-                let dir = self.store.temp_dir("heredoc")?.keep();
-                let guard = ViewGuard(None, dir);
-                for d in &docs {
-                    let name = d.name.replace('/', "_");
-                    let path = guard.1.join(&name);
-                    fs::write(&path, &d.content).ctx(|| format!("writing {}", path.display()))?;
-                    fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-                        .ctx(|| format!("chmod {}", path.display()))?;
-                }
-                (Some(guard), String::from("heredoc"))
-            }
-            None => (None, String::new()),
-            Some(f) => {
-                let f = state.expand(f, escape).map_err(step)?;
-                let layers = self.source_layers(&f, line)?;
-                let mut guard = ViewGuard(None, self.store.temp_dir("from")?.keep());
-                guard.0 = Some(View::open(&layers, &guard.1.join("view"))?);
-                (Some(guard), f)
-            }
-        };
-        let root = match &view {
-            Some(ViewGuard(Some(v), _)) => v.path().to_path_buf(),
-            Some(ViewGuard(None, dir)) => dir.clone(),
-            None => self.context.root().to_path_buf(),
-        };
-        let ignore = if view.is_none() {
-            Some(self.context.ignore())
-        } else {
-            None
-        };
-        let mut resolved = Vec::new();
-        let mut shown = Vec::new();
-        for s in &files.sources {
-            let p = match s {
-                Source::Path(p) => state.expand(p, escape).map_err(step)?,
-                Source::Heredoc(d) => d.name.replace('/', "_"),
-            };
-            if is_add && (p.contains("://") || p.starts_with("git@")) {
-                return Err(step(format!(
-                    "ADD {p}: downloading is not supported yet (fetch it in a RUN step)"
-                )));
-            }
-            let matched =
-                sources::resolve(&root, &p, ignore).map_err(|m| step(format!("{what} {m}")))?;
-            resolved.push((matched, pattern::has_wildcards(&p)));
-            shown.push(p);
-        }
-        let dest = state.expand(&files.dest, escape).map_err(step)?;
-        let lowers = state.lowers(self.store);
-        let owner = match &files.chown {
-            None => (0, 0),
-            Some(c) => {
-                let c = state.expand(c, escape).map_err(step)?;
-                let u = engine::user::resolve(&c, &lowers)
-                    .map_err(|e| step(format!("--chown={c}: {e}")))?;
-                (u.uid, u.gid)
-            }
-        };
-        let chmod = match &files.chmod {
-            None => None,
-            Some(m) => {
-                let m = state.expand(m, escape).map_err(step)?;
-                Some(
-                    u32::from_str_radix(&m, 8)
-                        .ok()
-                        .filter(|v| *v <= 0o7777)
-                        .ok_or_else(|| {
-                            step(format!("--chmod={m}: give the mode in octal, like 0755"))
-                        })?,
-                )
-            }
-        };
-        let workdir = state.run.working_dir.clone().unwrap_or_else(|| "/".into());
-        let spec = copy::Spec {
-            root: &root,
-            ignore,
-            sources: resolved,
-            dest: &dest,
-            workdir: &workdir,
-            owner,
-            chmod,
-            extract_archives: is_add,
-            lowers: &lowers,
-        };
-        let plan = copy::plan(&spec).map_err(|m| step(format!("{what} {m}")))?;
-        let text = format!(
-            "{what} from={from_text} {} -> {dest} wd={workdir}",
-            shown.join(" ")
-        );
-        let key = cache::key(&state.chain, &[&text, &plan.hash]);
-        Ok((key, Pending::Copy(plan, view)))
-    }
-
-    /// The id of a local image, pulled first when the store lacks it (Docker's
-    /// default for FROM). `what` names the instruction in errors.
-    fn find_or_pull(&self, image: &str, line: usize, what: &str) -> Result<Digest> {
-        if let Some(found) = engine::images::try_find(self.store, image)? {
-            return Ok(found.id);
-        }
-        let opts = engine::pull::PullOptions::default();
-        match engine::pull::pull(self.root, image, &opts, &engine::progress::Silent) {
-            Ok(p) => Ok(p.id),
-            Err(e) => Err(Error::step(
-                line,
-                format!("{what} {image}: no such image here, and pulling it failed: {e}"),
-            )),
-        }
-    }
-
-    /// The layer roots (topmost first) of a `--from` stage or image.
-    fn source_layers(&self, from: &str, line: usize) -> Result<Vec<PathBuf>> {
-        let lower = from.to_ascii_lowercase();
-        let stage = if !from.is_empty() && from.bytes().all(|b| b.is_ascii_digit()) {
-            from.parse::<usize>().ok()
-        } else {
-            self.stage_names
-                .iter()
-                .position(|n| n.as_deref() == Some(lower.as_str()))
-        };
-        let config = match stage {
-            Some(i) => match self.results.get(i).and_then(Option::as_ref) {
-                Some(r) => r.config.clone(),
-                None => {
-                    return Err(Error::step(
-                        line,
-                        format!("--from={from}: that stage is not built before this step (it must come earlier in the Dockerfile)"),
-                    ))
-                }
-            },
-            None => {
-                let id = self.find_or_pull(from, line, "--from")?;
-                self.store.image_config(&id)?.0
-            }
-        };
-        Ok(config
-            .rootfs
-            .diff_ids
-            .iter()
-            .rev()
-            .map(|d| self.store.layer_root(d))
-            .collect())
-    }
+fn is_fs_step(kind: &Kind) -> bool {
+    matches!(kind, Kind::Run(_) | Kind::Copy(_) | Kind::Add(_))
 }
 
 enum Pending {
@@ -871,16 +521,4 @@ impl Drop for ViewGuard {
         drop(self.0.take());
         let _ = fs::remove_dir_all(&self.1);
     }
-}
-
-/// Whether a stage declares ARG `name`.
-fn declares(stage: &dockerfile::Stage<'_>, name: &str) -> bool {
-    stage.instructions.iter().any(|i| match &i.kind {
-        Kind::Arg(decls) => decls.iter().any(|d| d.name == name),
-        _ => false,
-    })
-}
-
-fn is_fs_step(kind: &Kind) -> bool {
-    matches!(kind, Kind::Run(_) | Kind::Copy(_) | Kind::Add(_))
 }
