@@ -37,4 +37,4 @@ hyperfine -N --runs "$RUNS" --warmup 2 \
   --prepare "sh -c 'date +%s%N > $W/ctx/app.txt'" --command-name copy-changed "$B" \
   --export-markdown "$W/results.md"
 cat "$W/results.md"
-"$BERTH" rm -f $("$BERTH" ps -aq) >/dev/null 2>&1 || true
+"$BERTH" system reset -f >/dev/null   # the bench root leaves nothing behind
