@@ -85,6 +85,11 @@ enum Command {
     Load(commands::archives::LoadArgs),
     /// Create an image from a tarball of a root filesystem.
     Import(commands::archives::ImportArgs),
+    /// Build an image from a Dockerfile.
+    Build(commands::build::BuildArgs),
+    /// Manage the build cache.
+    #[command(subcommand)]
+    Builder(commands::build::BuilderCommand),
     /// Log in to a registry.
     Login(commands::images::LoginArgs),
     /// Log out from a registry.
@@ -158,6 +163,8 @@ fn dispatch(root: &engine::StateRoot, command: Command) -> engine::Result<i32> {
         Command::Save(a) => image_cmd(commands::archives::save(root, a)),
         Command::Load(a) => image_cmd(commands::archives::load(root, a)),
         Command::Import(a) => image_cmd(commands::archives::import(root, a)),
+        Command::Build(a) => commands::build::run(root, a),
+        Command::Builder(c) => commands::build::builder(root, c),
         Command::Login(a) => image_cmd(commands::images::login(root, a)),
         Command::Logout(a) => image_cmd(commands::images::logout(root, a)),
         Command::System(c) => image_cmd(commands::images::system(root, c)),

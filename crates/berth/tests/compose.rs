@@ -1037,11 +1037,11 @@ networks:
         ),
         (
             &["--profile", "build", "up", "-d", "built"],
-            "berth build is not available yet",
+            "berth compose cannot do yet (issue 7)",
         ),
         (
             &["--profile", "build", "build"],
-            "berth build is not available yet",
+            "berth compose cannot do yet (issue 7)",
         ),
         (
             &["up", "-d", "--force-recreate", "--no-recreate"],

@@ -399,6 +399,7 @@ pub fn inspect(root: &StateRoot, name: &str) -> Result<serde_json::Value> {
             "StopSignal": c.stop_signal,
             "Healthcheck": c.healthcheck,
             "OnBuild": c.on_build,
+            "Shell": c.shell,
         },
         "Architecture": config.architecture,
         "Variant": config.variant,

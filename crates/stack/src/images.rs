@@ -1,5 +1,5 @@
 //! The images a project's services run: the name each service's containers are made
-//! from, refusing `build:` (berth cannot build yet), and pulling what is missing (or
+//! from, refusing `build:` (compose cannot drive a build yet), and pulling what is missing (or
 //! always, by pull policy) through the engine's pull. Never removes images except for
 //! `down --rmi`.
 
@@ -26,10 +26,10 @@ pub fn image_id(stack: &Stack, name: &str) -> Result<Option<String>> {
     Ok(engine::images::try_find(&store, name)?.map(|f| f.id.to_string()))
 }
 
-/// The error for anything that would need `berth build`.
+/// The error for anything that would need a build.
 pub fn build_unavailable(service: &str) -> Error {
     Error::invalid(format!(
-        "service {service:?} needs to be built, but berth build is not available yet (issue 7): build the image elsewhere and give it with image:, or load it with berth load"
+        "service {service:?} needs its image built, which berth compose cannot do yet (issue 7): build it with berth build -t NAME CONTEXT and name it in the service's image:"
     ))
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand; each parses its flags and makes one engine call.
 
 pub mod archives;
+pub mod build;
 pub mod compose;
 pub mod cp;
 pub mod exec;

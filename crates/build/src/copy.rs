@@ -1,0 +1,441 @@
+//! COPY and ADD: where each source lands under the destination (Docker's rules: a
+//! directory's contents are copied, not the directory; several sources need a
+//! destination ending in `/`; a relative destination is below WORKDIR), a content hash
+//! of everything copied for the cache (names, modes, owners and bytes; never mtimes),
+//! and the layer tar. ADD unpacks a local tar archive (plain or gzip). Never reads
+//! outside the source root and never writes anywhere but the tar it is given.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File, Metadata};
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+use crate::context::Ignore;
+use crate::diff::header;
+use crate::error::{IoContext, Result};
+use crate::{layers, pattern, sources};
+
+/// What one COPY or ADD copies, with its sources already resolved.
+pub struct Spec<'a> {
+    /// The directory sources are read from (the context, or a `--from` view).
+    pub root: &'a Path,
+    pub ignore: Option<&'a Ignore>,
+    /// Per source as written: the paths it matched (relative to `root`) and whether it
+    /// was a wildcard.
+    pub sources: Vec<(Vec<String>, bool)>,
+    /// The destination, expanded, as written.
+    pub dest: &'a str,
+    pub workdir: &'a str,
+    pub owner: (u32, u32),
+    pub chmod: Option<u32>,
+    pub extract_archives: bool,
+    /// The stage's layers, topmost first: to see whether the destination is a
+    /// directory and to keep the metadata of existing parent directories.
+    pub lowers: &'a [PathBuf],
+}
+
+enum Item {
+    Copy {
+        path: PathBuf,
+        meta: Metadata,
+    },
+    /// A directory above what is copied: the existing one's metadata, or a new one.
+    Parent(Option<Metadata>),
+    Extract(PathBuf),
+}
+
+/// The entries of the layer, in tar order, and the cache hash of the content.
+pub struct Plan {
+    items: Vec<(String, Item)>,
+    pub hash: String,
+    owner: (u32, u32),
+    chmod: Option<u32>,
+}
+
+pub fn plan(spec: &Spec<'_>) -> std::result::Result<Plan, String> {
+    let full = if spec.dest.starts_with('/') {
+        spec.dest.to_string()
+    } else {
+        format!("{}/{}", spec.workdir, spec.dest)
+    };
+    let dest = clean_abs(&full);
+    let last = spec.dest.rsplit('/').next().unwrap_or("");
+    let says_dir = spec.dest.ends_with('/') || last == "." || last == ".." || dest.is_empty();
+    let count: usize = spec.sources.iter().map(|(m, _)| m.len()).sum();
+    let many = spec.sources.len() > 1 || spec.sources.iter().any(|(m, wild)| *wild && m.len() > 1);
+    if many && !says_dir && count > 1 {
+        return Err(format!(
+            "{}: when copying more than one file the destination must be a directory and end with a /",
+            spec.dest
+        ));
+    }
+    let dest_is_dir =
+        says_dir || many || layers::stat(spec.lowers, &dest).is_some_and(|m| m.is_dir());
+
+    let mut items: Vec<(String, Item)> = Vec::new();
+    for (matched, _) in &spec.sources {
+        for rel in matched {
+            let path = spec.root.join(rel);
+            let meta = fs::symlink_metadata(&path).map_err(|e| format!("{rel}: {e}"))?;
+            if meta.is_dir() {
+                // Only the contents are copied: a missing destination directory is
+                // made like any other parent.
+                if !dest.is_empty() {
+                    let existing = layers::stat(spec.lowers, &dest).filter(Metadata::is_dir);
+                    items.push((dest.clone(), Item::Parent(existing)));
+                }
+                for child in sources::tree(spec.root, rel, spec.ignore) {
+                    let below = if rel.is_empty() {
+                        child.as_str()
+                    } else {
+                        child.strip_prefix(&format!("{rel}/")).unwrap_or(&child)
+                    };
+                    let p = spec.root.join(&child);
+                    let m = fs::symlink_metadata(&p).map_err(|e| format!("{child}: {e}"))?;
+                    items.push((join(&dest, below), Item::Copy { path: p, meta: m }));
+                }
+            } else if meta.is_file() && spec.extract_archives && archive_kind(&path).is_some() {
+                items.push((dest.clone(), Item::Extract(path)));
+            } else {
+                let base = rel.rsplit('/').next().unwrap_or(rel);
+                let name = if dest_is_dir {
+                    join(&dest, base)
+                } else {
+                    dest.clone()
+                };
+                if name.is_empty() {
+                    return Err(format!("{rel}: cannot replace / with a file"));
+                }
+                items.push((name, Item::Copy { path, meta }));
+            }
+        }
+    }
+
+    // Every directory above an entry must be in the layer too.
+    let present: BTreeSet<String> = items.iter().map(|(n, _)| n.clone()).collect();
+    let mut parents: BTreeSet<String> = BTreeSet::new();
+    for (name, _) in &items {
+        let mut prefix = String::new();
+        for comp in name
+            .split('/')
+            .collect::<Vec<_>>()
+            .iter()
+            .rev()
+            .skip(1)
+            .rev()
+        {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(comp);
+            if !present.contains(&prefix) {
+                parents.insert(prefix.clone());
+            }
+        }
+    }
+    for p in parents {
+        let m = layers::stat(spec.lowers, &p).filter(Metadata::is_dir);
+        items.push((p, Item::Parent(m)));
+    }
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    items.dedup_by(|a, b| a.0 == b.0 && !matches!(a.1, Item::Extract(_)));
+
+    let hash = hash(&items, spec.owner, spec.chmod)?;
+    Ok(Plan {
+        items,
+        hash,
+        owner: spec.owner,
+        chmod: spec.chmod,
+    })
+}
+
+fn hash(
+    items: &[(String, Item)],
+    owner: (u32, u32),
+    chmod: Option<u32>,
+) -> std::result::Result<String, String> {
+    let mut h = Sha256::new();
+    h.update(format!("owner {}:{} chmod {chmod:?}\n", owner.0, owner.1));
+    for (name, item) in items {
+        h.update(name.as_bytes());
+        h.update(b"\0");
+        match item {
+            Item::Parent(_) => h.update(b"parent\n"),
+            Item::Copy { path, meta } => {
+                h.update(format!("{:o} {}\n", meta.mode(), meta.len()));
+                if meta.is_file() {
+                    h.update(file_hash(path)?);
+                } else if meta.file_type().is_symlink() {
+                    let t = fs::read_link(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    h.update(t.as_os_str().as_encoded_bytes());
+                } else if !meta.is_dir() {
+                    h.update(meta.rdev().to_le_bytes());
+                }
+            }
+            Item::Extract(path) => {
+                h.update(b"extract\n");
+                h.update(file_hash(path)?);
+            }
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+fn file_hash(path: &Path) -> std::result::Result<[u8; 32], String> {
+    let mut f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().into())
+}
+
+/// Writes the planned entries as a layer tar.
+pub fn write(plan: &Plan, out: impl Write) -> Result<()> {
+    let mut tar = tar::Builder::new(out);
+    tar.follow_symlinks(false);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for (name, item) in &plan.items {
+        let what = || format!("adding {name} to the layer");
+        match item {
+            Item::Parent(Some(m)) => {
+                let mut h = header(m, tar::EntryType::Directory);
+                tar.append_data(&mut h, format!("{name}/"), std::io::empty())
+                    .ctx(what)?;
+            }
+            Item::Parent(None) => {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_mode(0o755);
+                h.set_uid(u64::from(plan.owner.0));
+                h.set_gid(u64::from(plan.owner.1));
+                h.set_mtime(now);
+                h.set_size(0);
+                tar.append_data(&mut h, format!("{name}/"), std::io::empty())
+                    .ctx(what)?;
+            }
+            Item::Copy { path, meta } => {
+                let ft = meta.file_type();
+                let kind = if ft.is_dir() {
+                    tar::EntryType::Directory
+                } else if ft.is_symlink() {
+                    tar::EntryType::Symlink
+                } else if ft.is_file() {
+                    tar::EntryType::Regular
+                } else {
+                    // Devices, fifos and sockets in a context are not copied (Docker
+                    // refuses most of them too).
+                    continue;
+                };
+                let mut h = header(meta, kind);
+                h.set_uid(u64::from(plan.owner.0));
+                h.set_gid(u64::from(plan.owner.1));
+                if let (Some(mode), false) = (plan.chmod, ft.is_symlink()) {
+                    h.set_mode(mode);
+                }
+                match kind {
+                    tar::EntryType::Directory => tar
+                        .append_data(&mut h, format!("{name}/"), std::io::empty())
+                        .ctx(what)?,
+                    tar::EntryType::Symlink => {
+                        let t =
+                            fs::read_link(path).ctx(|| format!("reading {}", path.display()))?;
+                        tar.append_link(&mut h, name, &t).ctx(what)?
+                    }
+                    _ => {
+                        let f = File::open(path).ctx(|| format!("opening {}", path.display()))?;
+                        h.set_size(meta.len());
+                        tar.append_data(&mut h, name, f).ctx(what)?
+                    }
+                }
+            }
+            Item::Extract(path) => extract_into(&mut tar, path, name)?,
+        }
+    }
+    tar.into_inner()
+        .and_then(|mut w| w.flush())
+        .ctx(|| "finishing the layer tar".into())
+}
+
+#[derive(Clone, Copy)]
+enum Archive {
+    Tar,
+    Gzip,
+}
+
+/// Whether ADD should unpack this file: a tar, plain or gzip-compressed.
+fn archive_kind(path: &Path) -> Option<Archive> {
+    let mut head = [0u8; 512];
+    let mut f = File::open(path).ok()?;
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(_) => return None,
+        }
+    }
+    if n >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+        return Some(Archive::Gzip);
+    }
+    if n >= 262 && &head[257..262] == b"ustar" {
+        return Some(Archive::Tar);
+    }
+    None
+}
+
+fn extract_into<W: Write>(tar: &mut tar::Builder<W>, path: &Path, dest: &str) -> Result<()> {
+    let f = File::open(path).ctx(|| format!("opening {}", path.display()))?;
+    let reader: Box<dyn Read> = match archive_kind(path) {
+        Some(Archive::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(f)),
+        _ => Box::new(f),
+    };
+    let mut archive = tar::Archive::new(reader);
+    let what = || format!("unpacking {}", path.display());
+    for entry in archive.entries().ctx(what)? {
+        let mut entry = entry.ctx(what)?;
+        let inner = entry.path().ctx(what)?.to_string_lossy().into_owned();
+        let Some(parts) = pattern::clean(&inner) else {
+            // An entry that climbs out of the destination is dropped, as Docker does.
+            continue;
+        };
+        if parts.is_empty() {
+            continue;
+        }
+        let name = join(dest, &parts.join("/"));
+        let mut h = entry.header().clone();
+        match h.entry_type() {
+            tar::EntryType::Directory => tar
+                .append_data(&mut h, format!("{name}/"), std::io::empty())
+                .ctx(what)?,
+            tar::EntryType::Symlink => {
+                let t = entry
+                    .link_name()
+                    .ctx(what)?
+                    .unwrap_or_default()
+                    .into_owned();
+                tar.append_link(&mut h, &name, t).ctx(what)?
+            }
+            tar::EntryType::Link => {
+                let t = entry.link_name().ctx(what)?.unwrap_or_default();
+                let Some(tp) = pattern::clean(&t.to_string_lossy()) else {
+                    continue;
+                };
+                tar.append_link(&mut h, &name, join(dest, &tp.join("/")))
+                    .ctx(what)?
+            }
+            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => continue,
+            _ => tar.append_data(&mut h, &name, &mut entry).ctx(what)?,
+        }
+    }
+    Ok(())
+}
+
+fn join(dir: &str, name: &str) -> String {
+    match (dir.is_empty(), name.is_empty()) {
+        (true, _) => name.to_string(),
+        (_, true) => dir.to_string(),
+        _ => format!("{dir}/{name}"),
+    }
+}
+
+/// An absolute path cleaned to its components below `/`, joined with `/` (`..` at the
+/// root stays at the root).
+pub fn clean_abs(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(spec: &Spec<'_>) -> Vec<String> {
+        plan(spec)
+            .unwrap()
+            .items
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    #[test]
+    fn files_and_directories_land_as_docker_places_them() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir_all(d.path().join("dir/sub")).unwrap();
+        fs::write(d.path().join("dir/sub/f"), "f").unwrap();
+        fs::write(d.path().join("a.txt"), "a").unwrap();
+        let base = |sources: Vec<(Vec<String>, bool)>, dest: &'static str| Spec {
+            root: d.path(),
+            ignore: None,
+            sources,
+            dest,
+            workdir: "/w",
+            owner: (0, 0),
+            chmod: None,
+            extract_archives: false,
+            lowers: &[],
+        };
+        assert_eq!(
+            names(&base(vec![(vec!["a.txt".into()], false)], "/x/b.txt")),
+            ["x", "x/b.txt"]
+        );
+        assert_eq!(
+            names(&base(vec![(vec!["a.txt".into()], false)], "rel/")),
+            ["w", "w/rel", "w/rel/a.txt"]
+        );
+        assert_eq!(
+            names(&base(vec![(vec!["dir".into()], false)], "/app")),
+            ["app", "app/sub", "app/sub/f"]
+        );
+        let two = base(
+            vec![(vec!["a.txt".into()], false), (vec!["dir".into()], false)],
+            "/one",
+        );
+        assert!(plan(&two).err().unwrap().contains("end with a /"));
+    }
+
+    #[test]
+    fn the_hash_follows_content_not_mtimes() {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join("a"), "1").unwrap();
+        let spec = Spec {
+            root: d.path(),
+            ignore: None,
+            sources: vec![(vec!["a".into()], false)],
+            dest: "/a",
+            workdir: "/",
+            owner: (0, 0),
+            chmod: None,
+            extract_archives: false,
+            lowers: &[],
+        };
+        let first = plan(&spec).unwrap().hash;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(d.path().join("a"), "1").unwrap();
+        assert_eq!(plan(&spec).unwrap().hash, first);
+        fs::write(d.path().join("a"), "2").unwrap();
+        assert_ne!(plan(&spec).unwrap().hash, first);
+    }
+}
