@@ -1037,12 +1037,9 @@ networks:
         ),
         (
             &["--profile", "build", "up", "-d", "built"],
-            "berth compose cannot do yet (issue 7)",
+            "service \"built\": building bad-built: ",
         ),
-        (
-            &["--profile", "build", "build"],
-            "berth compose cannot do yet (issue 7)",
-        ),
+        (&["--profile", "build", "build"], "reading the Dockerfile"),
         (
             &["up", "-d", "--force-recreate", "--no-recreate"],
             "--force-recreate and --no-recreate are incompatible",
@@ -1121,5 +1118,46 @@ fn missing_images_are_pulled_and_down_rmi_removes_them() {
         .b
         .ok(&["images", "--format", "{{.Repository}}"])
         .contains(&reg.addr()));
+    p.assert_gone();
+}
+
+#[test]
+fn build_services_are_built_by_berth_build_and_rebuilt_with_dash_dash_build() {
+    let p = Project::new(
+        "built",
+        r#"
+services:
+  app:
+    build:
+      context: ./app
+      args:
+        GREETING: hello-from-build-arg
+    command: ["sleep", "300"]
+"#,
+    );
+    std::fs::create_dir_all(p.dir.path().join("app")).unwrap();
+    p.write(
+        "app/Dockerfile",
+        "FROM IMAGE\nARG GREETING\nRUN echo $GREETING > /greeting\nCOPY note.txt /note.txt\n",
+    );
+    p.write("app/note.txt", "one\n");
+    p.ok(&["up", "-d"]);
+    assert_eq!(
+        p.ok(&["exec", "-T", "app", "cat", "/greeting"]),
+        "hello-from-build-arg"
+    );
+    assert_eq!(p.ok(&["exec", "-T", "app", "cat", "/note.txt"]), "one");
+    // compose names a built image PROJECT-SERVICE.
+    assert!(p
+        .b
+        .ok(&["images", "--format", "{{.Repository}}"])
+        .contains("built-app"));
+    // A changed context is only picked up with --build; the container is recreated.
+    p.write("app/note.txt", "two\n");
+    p.ok(&["up", "-d"]);
+    assert_eq!(p.ok(&["exec", "-T", "app", "cat", "/note.txt"]), "one");
+    p.ok(&["up", "-d", "--build", "-t", "1"]);
+    assert_eq!(p.ok(&["exec", "-T", "app", "cat", "/note.txt"]), "two");
+    p.ok(&["down", "-t", "1", "--rmi", "local"]);
     p.assert_gone();
 }

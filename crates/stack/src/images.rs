@@ -1,7 +1,7 @@
 //! The images a project's services run: the name each service's containers are made
-//! from, refusing `build:` (compose cannot drive a build yet), and pulling what is missing (or
-//! always, by pull policy) through the engine's pull. Never removes images except for
-//! `down --rmi`.
+//! from, building `build:` services through `berth build`'s executor, and pulling what
+//! is missing (or always, by pull policy) through the engine's pull. Never removes
+//! images except for `down --rmi`.
 
 use std::collections::BTreeSet;
 
@@ -26,16 +26,56 @@ pub fn image_id(stack: &Stack, name: &str) -> Result<Option<String>> {
     Ok(engine::images::try_find(&store, name)?.map(|f| f.id.to_string()))
 }
 
-/// The error for anything that would need a build.
-pub fn build_unavailable(service: &str) -> Error {
-    Error::invalid(format!(
-        "service {service:?} needs its image built, which berth compose cannot do yet (issue 7): build it with berth build -t NAME CONTEXT and name it in the service's image:"
-    ))
+/// Builds one service's image as `berth build` would, tagged with the name its
+/// containers use (plus `build.tags`).
+pub fn build_one(stack: &Stack, service: &str, svc: &Service) -> Result<()> {
+    let Some(b) = &svc.build else {
+        return Ok(());
+    };
+    let image = image_name(&stack.project.name, service, svc);
+    stack
+        .events
+        .object(Kind::Image, &image, "Building", Phase::Working);
+    let dockerfile = b.dockerfile.as_deref().map(|d| b.context.join(d));
+    let mut tags = vec![image.clone()];
+    tags.extend(b.tags.iter().cloned());
+    let opts = build::BuildOptions {
+        context: b.context.clone(),
+        dockerfile,
+        tags,
+        build_args: b.args.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        target: b.target.clone(),
+        no_cache: false,
+        labels: b.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        network: b.network.clone(),
+    };
+    let events = stack.events;
+    let mut report = |e: build::Event<'_>| {
+        if let build::Event::Warning(w) = e {
+            events.warning(&format!("service {service:?}: {w}"));
+        }
+    };
+    match build::build(stack.root, &opts, &mut report) {
+        Ok(_) => {
+            stack
+                .events
+                .object(Kind::Image, &image, "Built", Phase::Done);
+            Ok(())
+        }
+        Err(e) => {
+            stack
+                .events
+                .object(Kind::Image, &image, "Error", Phase::Failed);
+            Err(Error::failed(format!(
+                "service {service:?}: building {image}: {e}"
+            )))
+        }
+    }
 }
 
-/// Makes sure every service's image is there before anything is created: refuses
-/// what would need a build, pulls what is missing (everything with `pull_policy:
-/// always`).
+/// Makes sure every service's image is there before anything is created: builds what
+/// has `build:` and is missing (everything with `--build` or `pull_policy: build`),
+/// pulls what is missing (everything with `pull_policy: always`).
 pub fn ensure(
     stack: &Stack,
     services: &BTreeSet<String>,
@@ -51,7 +91,8 @@ pub fn ensure(
         let present = image_id(stack, &image)?.is_some();
         if svc.build.is_some() && (build || !present || svc.pull_policy.as_deref() == Some("build"))
         {
-            return Err(build_unavailable(name));
+            build_one(stack, name, svc)?;
+            continue;
         }
         let fetch = match svc.pull_policy.as_deref() {
             Some("always") => true,

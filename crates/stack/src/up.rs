@@ -28,7 +28,7 @@ pub struct UpOptions {
     pub no_recreate: bool,
     pub no_start: bool,
     pub remove_orphans: bool,
-    /// `--build`: refused while berth cannot build.
+    /// `--build`: build every service that has `build:` first.
     pub build: bool,
     /// `--scale SERVICE=N`.
     pub scale: BTreeMap<String, u32>,

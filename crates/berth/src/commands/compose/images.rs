@@ -1,4 +1,4 @@
-//! `compose pull`, `compose build` (refused until berth can build) and
+//! `compose pull`, `compose build` (through `berth build`'s executor) and
 //! `compose images`.
 
 use clap::Args;
@@ -55,7 +55,7 @@ pub fn build(ctx: &Ctx, args: &BuildArgs) -> stack::Result<i32> {
             .get(&name)
             .is_some_and(|s| s.build.is_some())
         {
-            return Err(stack::images::build_unavailable(&name));
+            stack::images::build_one(&stack, &name, &stack.project.services[&name])?;
         }
     }
     Ok(0)

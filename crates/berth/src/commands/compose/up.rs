@@ -26,7 +26,7 @@ pub struct UpArgs {
     /// How long to wait with --wait, in seconds.
     #[arg(long = "wait-timeout", value_name = "SECONDS")]
     wait_timeout: Option<u64>,
-    /// Build images before starting (berth compose cannot build yet).
+    /// Build images before starting.
     #[arg(long)]
     build: bool,
     /// Don't build an image, even if it's missing.
