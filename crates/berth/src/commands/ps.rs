@@ -97,7 +97,8 @@ pub fn created_at(ts: &str) -> String {
     format!("{date} {clock} +0000 UTC")
 }
 
-fn row(record: &Record, state: &State, no_trunc: bool) -> Value {
+/// One container as `ps --format json` shows it (compose's `ps` adds its own fields).
+pub(crate) fn row(record: &Record, state: &State, no_trunc: bool) -> Value {
     let command = format!("{:?}", record.args_full().join(" "));
     let labels: Vec<String> = record
         .config

@@ -3,12 +3,10 @@
 //! Go template over the same fields.
 
 use clap::Args;
-use engine::time;
 use serde_json::{json, Value};
 use stack::query::Member;
 
 use super::Ctx;
-use crate::commands::ps::{created_at, ellipsis, ports_text, status_text};
 
 #[derive(Args, Debug)]
 pub struct PsArgs {
@@ -100,64 +98,29 @@ fn publishers(m: &Member) -> Value {
     Value::Array(out)
 }
 
+/// Docker Compose's row: `docker ps`'s, with the full id, the project and service,
+/// health, exit code and the ports as `Publishers`.
 pub fn row(m: &Member, project: &str, no_trunc: bool) -> Value {
-    let r = &m.record;
-    let command = format!("{:?}", r.args_full().join(" "));
-    let labels: Vec<String> = r
-        .config
-        .labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    let mounts: Vec<String> = r
-        .host_config
-        .mounts
-        .iter()
-        .map(|m| {
-            if m.source.is_empty() {
-                m.target.clone()
-            } else {
-                m.source.clone()
-            }
-        })
-        .collect();
-    let volumes = r
-        .host_config
-        .mounts
-        .iter()
-        .filter(|m| m.kind == engine::record::MountType::Volume)
-        .count();
-    let networks: Vec<String> = if r.networking_config.endpoints_config.is_empty() {
-        vec![r.host_config.network_mode.clone()]
-    } else {
-        r.networking_config
-            .endpoints_config
-            .keys()
-            .cloned()
-            .collect()
-    };
-    json!({
-        "ID": r.id,
-        "Name": m.name(),
-        "Names": m.name(),
-        "Image": r.config.image,
-        "Command": if no_trunc { command } else { ellipsis(&command, 20) },
-        "Project": project,
-        "Service": m.service,
-        "CreatedAt": created_at(&r.created),
-        "RunningFor": format!("{} ago", time::human_duration(time::since(&r.created))),
-        "State": m.state.status.as_str(),
-        "Health": m.state.health.as_ref().map_or("", |h| h.status.as_str()),
-        "ExitCode": m.state.exit_code,
-        "Status": status_text(&m.state),
-        "Ports": ports_text(&m.state),
-        "Publishers": publishers(m),
-        "Labels": labels.join(","),
-        "Mounts": mounts.join(","),
-        "Networks": networks.join(","),
-        "LocalVolumes": volumes.to_string(),
-        "Size": "0B",
-    })
+    let mut row = crate::commands::ps::row(&m.record, &m.state, no_trunc);
+    if let Value::Object(fields) = &mut row {
+        for (k, v) in [
+            ("ID", json!(m.record.id)),
+            ("Name", json!(m.name())),
+            ("Names", json!(m.name())),
+            ("Project", json!(project)),
+            ("Service", json!(m.service)),
+            (
+                "Health",
+                json!(m.state.health.as_ref().map_or("", |h| h.status.as_str())),
+            ),
+            ("ExitCode", json!(m.state.exit_code)),
+            ("Publishers", publishers(m)),
+            ("Size", json!("0B")),
+        ] {
+            fields.insert(k.to_string(), v);
+        }
+    }
+    row
 }
 
 pub fn run(ctx: &Ctx, args: &PsArgs) -> stack::Result<i32> {
