@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# `berth build` times on a small Dockerfile (busybox base, one COPY, two RUNs):
+# `berth build` against `buildah bud --layers` (Debian's buildah, runc) on a small
+# Dockerfile (busybox base, one COPY, two RUNs), in one run:
 #   cold    - --no-cache: every step runs (two RUN containers, one COPY layer)
 #   cached  - nothing changed: every step is a cache hit
 #   copy    - the COPY source changed: the COPY and the RUN after it run again
 #
 #   bash bench/build.sh                 # RUNS=20 by default
+# buildah's state stays under $W (CONTAINERS_* variables), nothing under /etc or /var/lib.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-20}
@@ -14,7 +16,10 @@ if [[ -z $BERTH ]]; then
   cargo build --release --quiet -p berth
   BERTH=${CARGO_TARGET_DIR:-$PWD/target}/release/berth
 fi
-command -v hyperfine >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
+for t in hyperfine buildah podman; do
+  command -v $t >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine buildah podman >/dev/null; break; }
+done
+grep -o " $W[^ ]*" /proc/mounts | sort -r | xargs -r umount 2>/dev/null || true
 rm -rf "$W"; mkdir -p "$W/ctx"
 ROOTFS=$W/rootfs
 scripts/busybox-rootfs "$ROOTFS" >/dev/null
@@ -30,11 +35,48 @@ RUN cat /app/app.txt > /copy.txt
 DOCKERFILE
 echo v0 > "$W/ctx/app.txt"
 B="$BERTH build -q --network none -t bench-build $W/ctx"
-# One --prepare per command (a single one would apply to all three).
+
+mkdir -p "$W/conf"
+cat >"$W/conf/storage.conf" <<CONF
+[storage]
+driver = "overlay"
+graphroot = "$W/containers"
+runroot = "$W/run"
+CONF
+# This host's root lacks CAP_SYS_RESOURCE: pin nofile and nproc to reachable values
+# (as shared/peers does), or every RUN container fails its setrlimit.
+NOFILE=$(ulimit -Hn); NPROC=$(ulimit -Hu)
+[[ $NOFILE == unlimited || $NOFILE -gt 1048576 ]] && NOFILE=1048576
+[[ $NPROC == unlimited || $NPROC -gt 32768 ]] && NPROC=32768
+cat >"$W/conf/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$W/podman-events.log"
+runtime = "runc"
+CONF
+export CONTAINERS_STORAGE_CONF=$W/conf/storage.conf CONTAINERS_CONF=$W/conf/containers.conf
+podman import -q -c 'CMD ["sh"]' \
+  -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  "$W/busybox.tar" localhost/bench-busybox:latest >/dev/null
+sed 's|^FROM bench-busybox|FROM localhost/bench-busybox:latest|' "$W/ctx/Dockerfile" >"$W/ctx/Containerfile.buildah"
+# buildah takes no flags after the context.
+BB="buildah bud -q --layers --network none -f $W/ctx/Containerfile.buildah -t bench-build"
+
+# One --prepare per command (a single one would apply to all of them).
 hyperfine -N --runs "$RUNS" --warmup 2 \
-  --prepare true --command-name cold "$B --no-cache" \
-  --prepare true --command-name cached "$B" \
-  --prepare "sh -c 'date +%s%N > $W/ctx/app.txt'" --command-name copy-changed "$B" \
+  --prepare true --command-name berth-cold "$B --no-cache" \
+  --prepare true --command-name buildah-cold "$BB --no-cache $W/ctx" \
+  --prepare true --command-name berth-cached "$B" \
+  --prepare true --command-name buildah-cached "$BB $W/ctx" \
+  --prepare "sh -c 'date +%s%N > $W/ctx/app.txt'" --command-name berth-copy-changed "$B" \
+  --prepare "sh -c 'date +%s%N > $W/ctx/app.txt'" --command-name buildah-copy-changed "$BB $W/ctx" \
   --export-markdown "$W/results.md"
 cat "$W/results.md"
 "$BERTH" system reset -f >/dev/null   # the bench root leaves nothing behind
+# buildah's store under $W: its images and any mount it left (the next run deletes $W).
+buildah rm --all >/dev/null 2>&1 || true
+podman rmi -a -f >/dev/null 2>&1 || true
+grep -o " $W[^ ]*" /proc/mounts | sort -r | xargs -r umount 2>/dev/null || true
