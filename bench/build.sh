@@ -36,28 +36,8 @@ DOCKERFILE
 echo v0 > "$W/ctx/app.txt"
 B="$BERTH build -q --network none -t bench-build $W/ctx"
 
-mkdir -p "$W/conf"
-cat >"$W/conf/storage.conf" <<CONF
-[storage]
-driver = "overlay"
-graphroot = "$W/containers"
-runroot = "$W/run"
-CONF
-# This host's root lacks CAP_SYS_RESOURCE: pin nofile and nproc to reachable values
-# (as shared/peers does), or every RUN container fails its setrlimit.
-NOFILE=$(ulimit -Hn); NPROC=$(ulimit -Hu)
-[[ $NOFILE == unlimited || $NOFILE -gt 1048576 ]] && NOFILE=1048576
-[[ $NPROC == unlimited || $NPROC -gt 32768 ]] && NPROC=32768
-cat >"$W/conf/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$W/podman-events.log"
-runtime = "runc"
-CONF
-export CONTAINERS_STORAGE_CONF=$W/conf/storage.conf CONTAINERS_CONF=$W/conf/containers.conf
+. bench/podman-env.sh
+podman_env "$W"
 podman import -q -c 'CMD ["sh"]' \
   -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   "$W/busybox.tar" localhost/bench-busybox:latest >/dev/null

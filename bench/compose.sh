@@ -26,27 +26,8 @@ mkdir -p "$BERTH_CONFIG"; echo '{"dns": ["127.0.0.1"]}' >"$BERTH_CONFIG/config.j
 "$BERTH" import "$W/rootfs.tar" localhost/bench/busybox:latest >/dev/null
 trap '"$BERTH" system reset -f >/dev/null 2>&1 || true' EXIT
 
-cat >"$W/conf/storage.conf" <<CONF
-[storage]
-driver = "overlay"
-graphroot = "$W/containers"
-runroot = "$W/run"
-CONF
-# This host's root lacks CAP_SYS_RESOURCE: podman's default nofile and nproc limits are
-# above what it may set, so pin both to reachable values (as shared/peers does).
-NOFILE=$(ulimit -Hn); NPROC=$(ulimit -Hu)
-[[ $NOFILE == unlimited || $NOFILE -gt 1048576 ]] && NOFILE=1048576
-[[ $NPROC == unlimited || $NPROC -gt 32768 ]] && NPROC=32768
-cat >"$W/conf/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$W/podman-events.log"
-runtime = "runc"
-CONF
-export CONTAINERS_STORAGE_CONF=$W/conf/storage.conf CONTAINERS_CONF=$W/conf/containers.conf
+. bench/podman-env.sh
+podman_env "$W"
 podman image exists localhost/bench/busybox:latest || podman import -q "$W/rootfs.tar" localhost/bench/busybox:latest >/dev/null
 
 cat >"$W/stack/compose.yaml" <<'YAML'
