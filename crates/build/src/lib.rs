@@ -4,7 +4,8 @@
 //! `sources` finds what COPY/ADD name and `copy` turns it into a layer tar; `run`
 //! executes a RUN step as a berth container and `diff` turns that container's overlay
 //! upper dir into a layer tar; `layers` reads a stage's files from its layers;
-//! `commit` publishes layers and the image; `metadata` applies the config-only
+//! `commit` publishes layers and the image, `output` sends it to the store, a
+//! registry or an archive; `metadata` applies the config-only
 //! instructions; `cache` remembers finished steps; `executor` drives the stages.
 //!
 //! It never prints: progress goes to the caller through [`Event`]s.
@@ -19,6 +20,7 @@ pub mod executor;
 pub mod layers;
 pub mod metadata;
 pub mod options;
+pub mod output;
 pub mod pattern;
 pub mod run;
 pub mod sources;
@@ -26,3 +28,4 @@ pub mod sources;
 pub use error::{Error, Result};
 pub use executor::build;
 pub use options::{BuildOptions, Event};
+pub use output::Output;

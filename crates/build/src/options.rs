@@ -23,6 +23,11 @@ pub struct BuildOptions {
     /// `--network` for RUN steps: none, host, or a network name (default: `bridge`,
     /// as Docker runs build steps on its default network).
     pub network: Option<String>,
+    /// `--pull`: pull every image the build names (FROM, `--from`) even when the store
+    /// has it, and fail when that pull fails.
+    pub pull: bool,
+    /// `--output`; `None` is the local store.
+    pub output: Option<crate::output::Output>,
 }
 
 /// Progress, for the caller to show.

@@ -461,19 +461,60 @@ pub enum SaveFormat {
     OciArchive,
 }
 
-/// `berth save`: writes the named images to `out` as one archive.
+/// Which images an archive holds.
+#[derive(Debug, Clone, Copy)]
+pub enum Selection<'a> {
+    /// Images found by name or id, as `berth save` is given them.
+    Names(&'a [String]),
+    /// One image by id, written under `names` whether or not the store has them
+    /// (a build's `--output` names its result without tagging it here); no name
+    /// writes it untagged.
+    Id { id: &'a Digest, names: &'a [String] },
+}
+
+/// `berth save`: writes the selected images to `out` as one archive.
 pub fn save(
     root: &StateRoot,
-    names: &[String],
+    selection: Selection<'_>,
     format: SaveFormat,
     out: &mut dyn Write,
 ) -> Result<()> {
     let store = open_store(root)?;
     let _lock = store.lock_shared()?;
     let mut images = Vec::new();
-    for n in names {
-        let f = find(&store, n)?;
-        images.push((n.clone(), f));
+    match selection {
+        Selection::Names(names) => {
+            for n in names {
+                let f = find(&store, n)?;
+                images.push((n.clone(), f));
+            }
+        }
+        Selection::Id { id, names } => {
+            let record = store.image(id)?;
+            if names.is_empty() {
+                images.push((
+                    id.to_string(),
+                    crate::images::Found {
+                        id: id.clone(),
+                        record: record.clone(),
+                        name: None,
+                    },
+                ));
+            }
+            for n in names {
+                let r = ImageRef::parse(n)
+                    .map_err(|e| Error::invalid(format!("invalid image name {n:?}: {e}")))?;
+                let name = Some(full_name(&r));
+                images.push((
+                    n.clone(),
+                    crate::images::Found {
+                        id: id.clone(),
+                        record: record.clone(),
+                        name,
+                    },
+                ));
+            }
+        }
     }
     let mut tar = tar::Builder::new(out);
     tar.mode(tar::HeaderMode::Deterministic);
@@ -567,6 +608,37 @@ pub fn save(
     }
     tar.finish().ctx(|| "writing the archive".into())?;
     Ok(())
+}
+
+/// [`save`] to a file, written beside it and renamed into place, so a failed or
+/// interrupted save never leaves a half archive under the name asked for.
+pub fn save_to_file(
+    root: &StateRoot,
+    selection: Selection<'_>,
+    format: SaveFormat,
+    path: &Path,
+) -> Result<()> {
+    let tmp = path.with_file_name(format!(
+        ".{}.berth-tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    let fail =
+        |e: &dyn std::fmt::Display| Error::invalid(format!("writing {}: {e}", path.display()));
+    let result = (|| {
+        let f = File::create(&tmp)
+            .map_err(|e| Error::invalid(format!("cannot write {}: {e}", path.display())))?;
+        let mut w = io::BufWriter::with_capacity(1 << 20, f);
+        save(root, selection, format, &mut w)?;
+        let f = w.into_inner().map_err(|e| fail(e.error()))?;
+        f.sync_all().map_err(|e| fail(&e))?;
+        std::fs::rename(&tmp, path).map_err(|e| fail(&e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 fn to_json(v: &impl serde::Serialize) -> Result<Vec<u8>> {

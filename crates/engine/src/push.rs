@@ -13,7 +13,7 @@ use store::digest::HashingWriter;
 use store::{Digest, Store};
 
 use crate::error::{Error, IoContext, Result};
-use crate::images::{find, full_name, open_store};
+use crate::images::{full_name, open_store};
 use crate::progress::{LayerEvent, Progress};
 use crate::state_root::StateRoot;
 
@@ -31,21 +31,45 @@ pub struct Pushed {
     pub size: usize,
 }
 
+/// Pushes the local image `name` to the registry and repository its name gives.
 pub fn push(
     root: &StateRoot,
     name: &str,
     tls_verify: Option<bool>,
     progress: &dyn Progress,
 ) -> Result<Pushed> {
-    let r = ImageRef::parse(name)?;
+    push_as(root, name, name, tls_verify, progress)
+}
+
+/// Pushes the local image `source` (a name or an id) as `dest`, which need not be a
+/// local name (podman's `push IMAGE DESTINATION`).
+pub fn push_as(
+    root: &StateRoot,
+    source: &str,
+    dest: &str,
+    tls_verify: Option<bool>,
+    progress: &dyn Progress,
+) -> Result<Pushed> {
+    let r = ImageRef::parse(dest)?;
     let store = open_store(root)?;
-    let found = find(&store, &full_name(&r)).map_err(|e| match e {
-        Error::NoSuchImage(_) => Error::invalid(format!(
-            "An image does not exist locally with the tag: {}",
-            r.familiar()
-        )),
-        e => e,
-    })?;
+    let lookup = match ImageRef::parse(source) {
+        Ok(s) if s.digest.is_none() => full_name(&s),
+        _ => source.to_string(),
+    };
+    let found = crate::images::try_find(&store, &lookup)?
+        .or(if lookup != source {
+            crate::images::try_find(&store, source)?
+        } else {
+            None
+        })
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "An image does not exist locally with the tag: {}",
+                ImageRef::parse(source)
+                    .map(|s| s.familiar())
+                    .unwrap_or_else(|_| source.to_string())
+            ))
+        })?;
     let client = crate::registry_config::client(tls_verify)?;
     progress.status(&format!(
         "The push refers to repository [{}]",

@@ -48,6 +48,7 @@ pub fn build_one(stack: &Stack, service: &str, svc: &Service) -> Result<()> {
         no_cache: false,
         labels: b.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         network: b.network.clone(),
+        ..Default::default()
     };
     let events = stack.events;
     let mut report = |e: build::Event<'_>| {

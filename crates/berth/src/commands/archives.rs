@@ -5,7 +5,7 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::Args;
-use engine::archives::{self, LoadSource, SaveFormat};
+use engine::archives::{self, LoadSource, SaveFormat, Selection};
 use engine::StateRoot;
 
 #[derive(Args, Debug)]
@@ -34,34 +34,7 @@ pub fn save(root: &StateRoot, a: SaveArgs) -> engine::Result<i32> {
         }
     };
     match &a.output {
-        Some(path) => {
-            // Written next to the target and renamed, so a failed save leaves no half file.
-            let tmp = path.with_file_name(format!(
-                ".{}.berth-tmp",
-                path.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            ));
-            let result = (|| {
-                let f = File::create(&tmp).map_err(|e| {
-                    engine::Error::invalid(format!("cannot write {}: {e}", path.display()))
-                })?;
-                let mut w = BufWriter::with_capacity(1 << 20, f);
-                archives::save(root, &a.names, format, &mut w)?;
-                let f = w.into_inner().map_err(|e| {
-                    engine::Error::invalid(format!("writing {}: {}", path.display(), e.error()))
-                })?;
-                f.sync_all().map_err(|e| {
-                    engine::Error::invalid(format!("writing {}: {e}", path.display()))
-                })?;
-                std::fs::rename(&tmp, path)
-                    .map_err(|e| engine::Error::invalid(format!("writing {}: {e}", path.display())))
-            })();
-            if result.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
-            result?;
-        }
+        Some(path) => archives::save_to_file(root, Selection::Names(&a.names), format, path)?,
         None => {
             if std::io::stdout().is_terminal() {
                 return Err(engine::Error::invalid(
@@ -69,7 +42,7 @@ pub fn save(root: &StateRoot, a: SaveArgs) -> engine::Result<i32> {
                 ));
             }
             let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-            archives::save(root, &a.names, format, &mut out)?;
+            archives::save(root, Selection::Names(&a.names), format, &mut out)?;
             out.flush()
                 .map_err(|e| engine::Error::invalid(format!("writing stdout: {e}")))?;
         }
@@ -103,7 +76,12 @@ fn save_dir(root: &StateRoot, a: &SaveArgs) -> engine::Result<i32> {
         let (reader, mut writer) = std::io::pipe().map_err(fail)?;
         let target = tmp.clone();
         let unpacker = std::thread::spawn(move || tar::Archive::new(reader).unpack(&target));
-        let saved = archives::save(root, &a.names, SaveFormat::OciArchive, &mut writer);
+        let saved = archives::save(
+            root,
+            Selection::Names(&a.names),
+            SaveFormat::OciArchive,
+            &mut writer,
+        );
         drop(writer);
         let unpacked = unpacker
             .join()

@@ -30,6 +30,17 @@ pub struct BuildArgs {
     /// The network RUN steps use: bridge (default, as Docker), none, host or a network name.
     #[arg(long)]
     network: Option<String>,
+    /// Always pull the images the build names (FROM, COPY --from), even when present.
+    #[arg(long)]
+    pull: bool,
+    /// Where the image goes: `type=image` (the local store, default), `type=registry`
+    /// (store and push), `type=docker,dest=FILE` or `type=oci,dest=FILE` (an archive;
+    /// `dest=-` is stdout).
+    #[arg(short = 'o', long = "output", value_name = "type=TYPE[,dest=FILE]")]
+    output: Option<String>,
+    /// Push the tagged image to its registry after building (`--output type=registry`).
+    #[arg(long)]
+    push: bool,
     /// Print only the image id.
     #[arg(short = 'q', long)]
     quiet: bool,
@@ -39,6 +50,38 @@ pub struct BuildArgs {
 }
 
 pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
+    let output = match (&a.output, a.push) {
+        (Some(spec), push) => match build::Output::parse(spec) {
+            Ok(build::Output::Image { names, .. }) if push => {
+                Some(build::Output::Image { names, push: true })
+            }
+            Ok(_) if push => {
+                eprintln!("berth: --push goes with type=image or type=registry outputs only");
+                return Ok(125);
+            }
+            Ok(o) => Some(o),
+            Err(e) => {
+                eprintln!("berth: {e}");
+                return Ok(125);
+            }
+        },
+        (None, true) => Some(build::Output::Image {
+            names: Vec::new(),
+            push: true,
+        }),
+        (None, false) => None,
+    };
+    let to_stdout = matches!(
+        output,
+        Some(build::Output::Archive {
+            dest: build::output::Dest::Stdout,
+            ..
+        })
+    );
+    if to_stdout && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        eprintln!("berth: refusing to write an image archive to a terminal: redirect stdout or give dest=FILE");
+        return Ok(125);
+    }
     let opts = build::BuildOptions {
         context: a.context,
         dockerfile: a.file,
@@ -48,6 +91,8 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
         no_cache: a.no_cache,
         labels: a.labels,
         network: a.network,
+        pull: a.pull,
+        output,
     };
     let quiet = a.quiet;
     let mut err = std::io::stderr().lock();
@@ -85,12 +130,43 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
     match build::build(root, &opts, &mut report) {
         Ok(id) => {
             if !quiet {
-                let _ = writeln!(std::io::stderr(), "writing image {id} done");
-                for t in &a.tags {
-                    let _ = writeln!(std::io::stderr(), "naming to {t} done");
+                let mut err = std::io::stderr();
+                match &opts.output {
+                    Some(build::Output::Archive { dest, .. }) => {
+                        let to = match dest {
+                            build::output::Dest::File(p) => p.display().to_string(),
+                            build::output::Dest::Stdout => "stdout".into(),
+                        };
+                        let _ = writeln!(err, "exporting image {id} to {to} done");
+                    }
+                    other => {
+                        let _ = writeln!(err, "writing image {id} done");
+                        let names = match other {
+                            Some(build::Output::Image { names, .. }) => names.as_slice(),
+                            _ => &[],
+                        };
+                        for t in a.tags.iter().chain(names) {
+                            let _ = writeln!(err, "naming to {t} done");
+                        }
+                        if let Some(build::Output::Image { push: true, .. }) = other {
+                            let _ = writeln!(
+                                err,
+                                "pushing {} done",
+                                a.tags
+                                    .iter()
+                                    .chain(names)
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            );
+                        }
+                    }
                 }
             }
-            println!("{id}");
+            // The archive itself is on stdout then.
+            if !to_stdout {
+                println!("{id}");
+            }
             Ok(0)
         }
         Err(e) => {

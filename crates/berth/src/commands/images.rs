@@ -65,13 +65,18 @@ pub struct PushArgs {
     tls: TlsArgs,
     #[arg(value_name = "NAME[:TAG]")]
     name: String,
+    /// Push under this name instead (REGISTRY/REPO[:TAG]; podman's form); the local
+    /// image is not tagged with it.
+    #[arg(value_name = "DESTINATION")]
+    destination: Option<String>,
 }
 
 pub fn push(root: &StateRoot, a: PushArgs) -> engine::Result<i32> {
     let progress = Reporter::new(a.quiet, Sink::Stdout);
-    let pushed = engine::push::push(root, &a.name, a.tls.tls_verify, &progress)?;
+    let dest = a.destination.as_deref().unwrap_or(&a.name);
+    let pushed = engine::push::push_as(root, &a.name, dest, a.tls.tls_verify, &progress)?;
     if a.quiet {
-        println!("{}", a.name);
+        println!("{dest}");
     }
     let _ = pushed;
     Ok(0)

@@ -143,13 +143,27 @@ impl Builder<'_, '_> {
 
     /// The id of a local image, pulled first when the store lacks it (Docker's
     /// default for FROM). `what` names the instruction in errors.
+    /// With `--pull`, every image is pulled once per build, found or not.
     pub(super) fn find_or_pull(&self, image: &str, line: usize, what: &str) -> Result<Digest> {
-        if let Some(found) = engine::images::try_find(self.store, image)? {
+        if self.opts.pull {
+            if let Some(id) = self.pulled.lock().ok().and_then(|p| p.get(image).cloned()) {
+                return Ok(id);
+            }
+        } else if let Some(found) = engine::images::try_find(self.store, image)? {
             return Ok(found.id);
         }
         let opts = engine::pull::PullOptions::default();
         match engine::pull::pull(self.root, image, &opts, &engine::progress::Silent) {
-            Ok(p) => Ok(p.id),
+            Ok(p) => {
+                if let Ok(mut pulled) = self.pulled.lock() {
+                    pulled.insert(image.to_string(), p.id.clone());
+                }
+                Ok(p.id)
+            }
+            Err(e) if self.opts.pull => Err(Error::step(
+                line,
+                format!("{what} {image}: --pull could not pull it: {e}"),
+            )),
             Err(e) => Err(Error::step(
                 line,
                 format!("{what} {image}: no such image here, and pulling it failed: {e}"),

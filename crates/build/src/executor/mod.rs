@@ -22,6 +22,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::layers::View;
 use crate::metadata::{self, Effects};
 use crate::options::{parse_build_args, parse_labels, predefined_args, BuildOptions, Event};
+use crate::output::Output;
 
 mod copy_step;
 mod run_step;
@@ -40,7 +41,11 @@ pub fn build(
     opts: &BuildOptions,
     report: &mut dyn FnMut(Event<'_>),
 ) -> Result<Digest> {
-    for t in &opts.tags {
+    let output_names = match &opts.output {
+        Some(Output::Image { names, .. } | Output::Archive { names, .. }) => names.as_slice(),
+        None => &[],
+    };
+    for t in opts.tags.iter().chain(output_names) {
         let r = registry::ImageRef::parse(t)
             .map_err(|e| Error::invalid(format!("invalid tag {t:?}: {e}")))?;
         if r.digest.is_some() {
@@ -100,6 +105,7 @@ pub fn build(
         stage_names: stages.stages.iter().map(|s| s.name.clone()).collect(),
         step: 0,
         single: stages.stages.len() == 1,
+        pulled: Default::default(),
         report,
     };
     for &s in &needed {
@@ -126,8 +132,12 @@ pub fn build(
         let run = done.config.config.get_or_insert_with(RunConfig::default);
         run.labels.get_or_insert_with(BTreeMap::new).extend(labels);
     }
-    let (id, _) = crate::commit::put_image(&store, &done.config)?;
-    crate::commit::tag(root, &id, &opts.tags)?;
+    let (id, existed) = crate::commit::put_image(&store, &done.config)?;
+    let output = opts.output.clone().unwrap_or(Output::Image {
+        names: Vec::new(),
+        push: false,
+    });
+    crate::output::export(root, &store, &id, existed, &opts.tags, &output)?;
     Ok(id)
 }
 
@@ -144,6 +154,8 @@ struct Builder<'a, 'r> {
     stage_names: Vec<Option<String>>,
     step: usize,
     single: bool,
+    /// Images `--pull` already pulled in this build, by the name given.
+    pulled: std::sync::Mutex<BTreeMap<String, Digest>>,
     report: &'r mut dyn FnMut(Event<'_>),
 }
 
