@@ -259,7 +259,10 @@ fn pull_refreshes_a_base_image_that_changed_in_the_registry() {
     let out = build(&b, offline.path(), &["--pull", "-t", "offline-pull"]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("Dockerfile:1") && err.contains("--pull"), "{err}");
+    assert!(
+        err.contains("Dockerfile:1") && err.contains("--pull"),
+        "{err}"
+    );
     assert!(!b.ok(&["images"]).contains("offline-pull"));
     b.cleanup();
 }

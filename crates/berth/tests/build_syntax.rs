@@ -1,0 +1,208 @@
+//! Dockerfile syntax end to end: parser directives (`# syntax`, `# escape`), Docker's
+//! substitution operators in the instructions that expand them, `COPY --link`, and
+//! `RUN --network`; each built from the busybox fixture and checked in the result.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::Path;
+
+use serde_json::Value;
+use testsupport::oci::{self, LayerCompression};
+use testsupport::{stderr, stdout, Berth};
+
+fn berth() -> Berth {
+    Berth::new(env!("CARGO_BIN_EXE_berth"))
+}
+
+fn busybox(b: &Berth) {
+    let spec = oci::busybox_image(LayerCompression::None);
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("image.tar");
+    oci::write_docker_archive(&archive, &spec, &["busybox"]);
+    b.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+}
+
+fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, content) in files {
+        let p = dir.path().join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, content).unwrap();
+    }
+    dir
+}
+
+fn build_ok(b: &Berth, ctx: &Path, args: &[&str]) -> String {
+    let mut a = vec!["build"];
+    a.extend_from_slice(args);
+    a.push(ctx.to_str().unwrap());
+    let out = b.run(&a);
+    assert!(
+        out.status.success(),
+        "build failed\nstdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out).trim().to_string()
+}
+
+fn run(b: &Berth, image: &str, script: &str) -> String {
+    b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        image,
+        "sh",
+        "-c",
+        script,
+    ])
+}
+
+#[test]
+fn directives_choose_the_escape_character_and_count_only_at_the_top() {
+    let b = berth();
+    busybox(&b);
+    // With `# escape=`` the backslash is an ordinary character and a backtick continues.
+    let ctx = context(&[(
+        "Dockerfile",
+        "# syntax=docker/dockerfile:1\n# escape=`\nFROM busybox\nRUN echo one `\n  two > /joined && printf 'a\\\\b' > /backslash\n# escape=\\\nRUN echo late `\n  tail > /late\n",
+    )]);
+    build_ok(&b, ctx.path(), &["-t", "escaped", "--network", "none"]);
+    assert_eq!(run(&b, "escaped", "cat /joined").trim(), "one two");
+    assert_eq!(run(&b, "escaped", "cat /backslash"), "a\\b");
+    // A directive after the first instruction is a comment: the backtick still escapes.
+    assert_eq!(run(&b, "escaped", "cat /late"), "late tail");
+    b.cleanup();
+}
+
+#[test]
+fn substitution_operators_work_as_docker_documents_them() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[
+        ("src/app.conf", "conf\n"),
+        (
+            "Dockerfile",
+            "FROM busybox\n\
+             ARG UNSET\n\
+             ARG EMPTY=\n\
+             ARG NAME=app.conf\n\
+             ENV DEFAULTED=${UNSET:-fallback} \\\n    \
+                 ALT=${NAME:+present} \\\n    \
+                 NOALT=${UNSET:+never} \\\n    \
+                 KEPT=${EMPTY-unset-only} \\\n    \
+                 STEM=${NAME%.conf} \\\n    \
+                 EXT=${NAME##*.} \\\n    \
+                 SWAPPED=${NAME/conf/yaml} \\\n    \
+                 LITERAL=\\$NAME\n\
+             WORKDIR /srv/${NAME%.conf}\n\
+             COPY src/${NAME} ./${NAME:-x}\n\
+             LABEL which=${NAME}\n",
+        ),
+    ]);
+    build_ok(&b, ctx.path(), &["-t", "subst", "--network", "none"]);
+    let env = run(&b, "subst", "env | sort");
+    for want in [
+        "DEFAULTED=fallback",
+        "ALT=present",
+        "NOALT=",
+        "KEPT=",
+        "STEM=app",
+        "EXT=conf",
+        "SWAPPED=app.yaml",
+        "LITERAL=$NAME",
+    ] {
+        assert!(env.lines().any(|l| l == want), "{want} not in\n{env}");
+    }
+    assert_eq!(run(&b, "subst", "pwd; cat app.conf"), "/srv/app\nconf");
+    let labels: Value = serde_json::from_str(&b.ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{json .Config.Labels}}",
+        "subst",
+    ]))
+    .unwrap();
+    assert_eq!(labels["which"], "app.conf");
+
+    // `${VAR:?message}` stops the build at its line with the message.
+    let bad = context(&[(
+        "Dockerfile",
+        "FROM busybox\nARG REQUIRED\nENV X=${REQUIRED:?needs-a-build-arg}\n",
+    )]);
+    let out = b.run(&["build", "--network", "none", bad.path().to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("Dockerfile:3") && err.contains("needs-a-build-arg"),
+        "{err}"
+    );
+    build_ok(
+        &b,
+        bad.path(),
+        &[
+            "--network",
+            "none",
+            "--build-arg",
+            "REQUIRED=1",
+            "-t",
+            "given",
+        ],
+    );
+    assert!(run(&b, "given", "env").lines().any(|l| l == "X=1"));
+    b.cleanup();
+}
+
+#[test]
+fn copy_link_gives_the_same_files_as_a_plain_copy() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[
+        ("a/one.txt", "1\n"),
+        ("a/sub/two.txt", "2\n"),
+        (
+            "Dockerfile",
+            "FROM busybox\nCOPY --link --chmod=0640 a/ /linked/\nCOPY a/ /plain/\n",
+        ),
+    ]);
+    build_ok(&b, ctx.path(), &["-t", "linked", "--network", "none"]);
+    let listing = run(
+        &b,
+        "linked",
+        "cat /linked/one.txt /linked/sub/two.txt /plain/sub/two.txt; stat -c %a /linked/one.txt",
+    );
+    assert_eq!(listing, "1\n2\n2\n640");
+    b.cleanup();
+}
+
+#[test]
+fn run_network_none_and_host_choose_the_step_network() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\n\
+         RUN --network=none ls /sys/class/net > /none.txt\n\
+         RUN --network=host ls /sys/class/net > /host.txt\n",
+    )]);
+    // The build's own --network is none: the step flag overrides it for the second RUN.
+    build_ok(&b, ctx.path(), &["-t", "nets", "--network", "none"]);
+    assert_eq!(run(&b, "nets", "cat /none.txt"), "lo");
+    let host = run(&b, "nets", "cat /host.txt");
+    let host_ifaces: Vec<String> = fs::read_dir("/sys/class/net")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(host.lines().count() > 1, "{host}");
+    // Every interface the step saw was the host's (veths of parallel tests may come
+    // and go, so the host's list is not compared whole).
+    let physical = host_ifaces
+        .iter()
+        .find(|i| *i != "lo" && !i.starts_with("veth") && !i.starts_with("bv"))
+        .cloned();
+    if let Some(p) = physical {
+        assert!(host.lines().any(|l| l == p), "{p} missing from\n{host}");
+    }
+    b.cleanup();
+}
