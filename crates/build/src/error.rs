@@ -22,6 +22,10 @@ pub enum Error {
         code: i32,
     },
 
+    /// SIGINT, SIGTERM or SIGHUP arrived: running steps were stopped and removed.
+    #[error("build interrupted by signal {0}: the running steps' containers were stopped")]
+    Interrupted(u32),
+
     #[error("{0}")]
     Engine(#[from] engine::Error),
 

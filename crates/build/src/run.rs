@@ -29,6 +29,9 @@ pub struct Command<'a> {
     pub layers: &'a [Digest],
     pub architecture: &'a str,
     pub os: &'a str,
+    /// Set when the build stops (another stage failed, or a signal): the command's
+    /// container is killed.
+    pub cancel: &'a std::sync::atomic::AtomicBool,
 }
 
 /// How a RUN ended.
@@ -114,10 +117,18 @@ fn run_in(
                     if finished {
                         break;
                     }
-                    if let Some(Ok(Some(sig))) = sfd
+                    let signal = match sfd
                         .as_ref()
                         .map(|fd| runtime::sys::read_signalfd(fd.as_fd()))
                     {
+                        Some(Ok(Some(sig))) => Some(sig),
+                        // Another step failed or the build's own signal watch fired.
+                        _ if cmd.cancel.load(std::sync::atomic::Ordering::SeqCst) => {
+                            Some(libc::SIGKILL as u32)
+                        }
+                        _ => None,
+                    };
+                    if let Some(sig) = signal {
                         if interrupted.is_none() {
                             interrupted = Some(sig);
                             let _ = engine::lifecycle::kill(root, &id, libc::SIGKILL);
@@ -141,9 +152,7 @@ fn run_in(
                     let _ = runtime::sys::set_sigmask(&mask);
                 }
                 if let Some(sig) = interrupted {
-                    return Err(Error::invalid(format!(
-                        "build interrupted by signal {sig}: the step's container was stopped"
-                    )));
+                    return Err(Error::Interrupted(sig));
                 }
                 waited??
             }

@@ -182,8 +182,8 @@ impl Builder<'_, '_> {
                 .position(|n| n.as_deref() == Some(lower.as_str()))
         };
         let config = match stage {
-            Some(i) => match self.results.get(i).and_then(Option::as_ref) {
-                Some(r) => r.config.clone(),
+            Some(i) => match self.finished(i) {
+                Some(r) => r.config,
                 None => {
                     return Err(Error::step(
                         line,

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use dockerfile::{Base, Instruction, Kind};
@@ -26,6 +28,7 @@ use crate::output::Output;
 
 mod copy_step;
 mod run_step;
+mod schedule;
 
 /// What a finished stage leaves for later stages and the image.
 #[derive(Clone)]
@@ -88,31 +91,63 @@ pub fn build(
 
     let store = engine::images::open_store(root)?;
     let _lock = store.lock_shared()?;
-    let mut b = Builder {
-        root,
-        store: &store,
-        context: &context,
-        cache: Cache::open(root.dir()),
-        opts,
-        build_args: &build_args,
-        global_args: stages
-            .global_args
-            .iter()
-            .map(|g| (g.name.clone(), g.value.clone()))
-            .collect(),
-        escape: file.directives.escape,
-        results: vec![None; stages.stages.len()],
-        stage_names: stages.stages.iter().map(|s| s.name.clone()).collect(),
-        step: 0,
-        single: stages.stages.len() == 1,
-        pulled: Default::default(),
-        report,
+    let shared = Shared {
+        results: Mutex::new(vec![None; stages.stages.len()]),
+        step: AtomicUsize::new(0),
+        pulled: Mutex::default(),
+        cancel: AtomicBool::new(false),
     };
-    for &s in &needed {
+    let global_args: Vec<(String, Option<String>)> = stages
+        .global_args
+        .iter()
+        .map(|g| (g.name.clone(), g.value.clone()))
+        .collect();
+    let stage_names: Vec<Option<String>> = stages.stages.iter().map(|s| s.name.clone()).collect();
+    let build_stage = |s: usize, report: &mut dyn FnMut(Event<'_>)| -> Result<()> {
+        let mut b = Builder {
+            root,
+            store: &store,
+            context: &context,
+            cache: Cache::open(root.dir()),
+            opts,
+            build_args: &build_args,
+            global_args: global_args.clone(),
+            escape: file.directives.escape,
+            results: &shared.results,
+            stage_names: stage_names.clone(),
+            step: &shared.step,
+            single: stages.stages.len() == 1,
+            pulled: &shared.pulled,
+            cancel: &shared.cancel,
+            report,
+        };
+        let result = b.stage(&stages.stages[s])?;
+        if let Ok(mut results) = shared.results.lock() {
+            results[s] = Some(result);
+        }
+        Ok(())
+    };
+    // A `--from=$VAR` could name any stage: such a stage waits for every earlier one.
+    let deps = |s: usize| -> Vec<usize> {
         let stage = &stages.stages[s];
-        let result = b.stage(stage)?;
-        b.results[s] = Some(result);
-    }
+        if stage.dynamic_from {
+            return needed.iter().copied().filter(|&d| d < s).collect();
+        }
+        let mut d: Vec<usize> = stage.deps.iter().map(|d| d.stage).collect();
+        if let Base::Stage(b) = stage.base {
+            d.push(b);
+        }
+        d
+    };
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    schedule::run_stages(
+        &needed,
+        &deps,
+        parallel,
+        &shared.cancel,
+        &build_stage,
+        report,
+    )?;
     let unused: Vec<&str> = given
         .keys()
         .filter(|k| {
@@ -123,10 +158,13 @@ pub fn build(
         .collect();
     if !unused.is_empty() {
         let w = format!("build args not used by any ARG: {}", unused.join(", "));
-        (b.report)(Event::Warning(&w));
+        report(Event::Warning(&w));
     }
-    let mut done = b.results[target]
-        .take()
+    let mut done = shared
+        .results
+        .lock()
+        .ok()
+        .and_then(|mut r| r[target].take())
         .ok_or_else(|| Error::invalid("the target stage was not built"))?;
     if !labels.is_empty() {
         let run = done.config.config.get_or_insert_with(RunConfig::default);
@@ -150,13 +188,26 @@ struct Builder<'a, 'r> {
     build_args: &'a BTreeMap<String, String>,
     global_args: Vec<(String, Option<String>)>,
     escape: char,
-    results: Vec<Option<StageResult>>,
+    /// Finished stages, shared by the stages building at the same time.
+    results: &'a Mutex<Vec<Option<StageResult>>>,
     stage_names: Vec<Option<String>>,
-    step: usize,
+    /// The build's step counter, shared across stages.
+    step: &'a AtomicUsize,
     single: bool,
     /// Images `--pull` already pulled in this build, by the name given.
-    pulled: std::sync::Mutex<BTreeMap<String, Digest>>,
+    pulled: &'a Mutex<BTreeMap<String, Digest>>,
+    /// Set when the build stops: no further step starts, a running RUN is killed.
+    cancel: &'a AtomicBool,
+    /// This stage's progress (the scheduler passes it on to the caller).
     report: &'r mut dyn FnMut(Event<'_>),
+}
+
+/// What the stages of one build share.
+struct Shared {
+    results: Mutex<Vec<Option<StageResult>>>,
+    step: AtomicUsize,
+    pulled: Mutex<BTreeMap<String, Digest>>,
+    cancel: AtomicBool,
 }
 
 /// A stage being built.
@@ -279,7 +330,7 @@ impl Builder<'_, '_> {
                 (config, cache::key("", &["image", id.hex()]), triggers)
             }
             Base::Stage(i) => {
-                let r = self.results[*i].clone().ok_or_else(|| {
+                let r = self.finished(*i).ok_or_else(|| {
                     Error::step(stage.line, "FROM names a stage that was not built")
                 })?;
                 (r.config, r.chain, Vec::new())
@@ -335,6 +386,9 @@ impl Builder<'_, '_> {
         };
         let mut fs_index = 1;
         for inst in extra.iter().chain(stage.instructions.iter()) {
+            if self.cancel.load(Ordering::SeqCst) {
+                return Err(Error::step(inst.line, "not run: the build is stopping"));
+            }
             if is_fs_step(&inst.kind) {
                 fs_index += 1;
                 let l = label(fs_index);
@@ -358,9 +412,13 @@ impl Builder<'_, '_> {
         })
     }
 
+    /// The result of stage `i` if it has finished.
+    fn finished(&self, i: usize) -> Option<StageResult> {
+        self.results.lock().ok()?.get(i).cloned().flatten()
+    }
+
     fn next_step(&mut self) -> usize {
-        self.step += 1;
-        self.step
+        self.step.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     /// ARG and the config-only instructions: no layer, but a history entry and a new

@@ -93,6 +93,7 @@ impl Builder<'_, '_> {
             layers: &state.config.rootfs.diff_ids,
             architecture: &state.config.architecture,
             os: &state.config.os,
+            cancel: self.cancel,
         };
         let shown = command.argv.join(" ");
         let report = &mut *self.report;
