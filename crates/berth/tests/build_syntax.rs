@@ -206,3 +206,38 @@ fn run_network_none_and_host_choose_the_step_network() {
     }
     b.cleanup();
 }
+
+#[test]
+fn a_shell_form_health_check_runs_through_the_images_shell() {
+    let b = berth();
+    busybox(&b);
+    // This SHELL logs each command it is given, then runs it.
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\n\
+         SHELL [\"/bin/sh\", \"-c\", \"echo \\\"$0\\\" >> /tmp/via-shell; eval \\\"$0\\\"\"]\n\
+         HEALTHCHECK --interval=1s CMD test -d /tmp\n\
+         CMD [\"sleep\", \"60\"]\n",
+    )]);
+    build_ok(&b, ctx.path(), &["-t", "shelled", "--network", "none"]);
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "shelled-c",
+        "--network",
+        "none",
+        "shelled",
+    ]);
+    assert!(
+        b.eventually(20, || b
+            .ok(&["inspect", "-f", "{{.State.Health.Status}}", "shelled-c"])
+            .trim()
+            == "healthy"),
+        "never healthy"
+    );
+    let log = b.ok(&["exec", "shelled-c", "cat", "/tmp/via-shell"]);
+    assert!(log.lines().any(|l| l == "test -d /tmp"), "{log}");
+    b.ok(&["rm", "-f", "shelled-c"]);
+    b.cleanup();
+}

@@ -359,6 +359,7 @@ fn build_record(
             },
             healthcheck,
             volumes: image_cfg.volumes.clone(),
+            shell: image_cfg.shell.clone().filter(|s| !s.is_empty()),
         },
         host_config: HostConfig {
             network_mode: network,

@@ -184,15 +184,19 @@ pub struct Settings {
 }
 
 /// The probe to run, or None when there is none (`NONE`, no test, an unknown kind).
-pub fn settings(hc: Option<&Healthcheck>) -> Option<Settings> {
+/// `CMD-SHELL` runs through `shell` (the image's SHELL), `/bin/sh -c` without one.
+pub fn settings(hc: Option<&Healthcheck>, shell: Option<&[String]>) -> Option<Settings> {
     let hc = hc?;
     let (kind, rest) = hc.test.as_ref()?.split_first()?;
     let argv = match kind.as_str() {
         "CMD" => rest.to_vec(),
-        "CMD-SHELL" => ["/bin/sh".to_string(), "-c".to_string()]
-            .into_iter()
-            .chain(rest.iter().cloned())
-            .collect(),
+        "CMD-SHELL" => match shell {
+            Some(sh) if !sh.is_empty() => sh.to_vec(),
+            _ => vec!["/bin/sh".to_string(), "-c".to_string()],
+        }
+        .into_iter()
+        .chain(rest.iter().cloned())
+        .collect(),
         _ => return None,
     };
     let or = |v: Option<i64>, default: Duration| match v {
@@ -381,7 +385,10 @@ impl Checker {
         cgroup_paths: Vec<PathBuf>,
         started: Instant,
     ) -> Option<Checker> {
-        let settings = settings(record.config.healthcheck.as_ref())?;
+        let settings = settings(
+            record.config.healthcheck.as_ref(),
+            record.config.shell.as_deref(),
+        )?;
         let opts = ExecOptions {
             command: settings.argv.clone(),
             ..Default::default()
@@ -882,7 +889,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(none.test, Some(vec!["NONE".into()]));
-        assert!(settings(Some(&none)).is_none());
+        assert!(settings(Some(&none), None).is_none());
 
         // No flags: the image's, or nothing.
         let kept = container_config(&HealthOptions::default(), Some(&image)).unwrap();
@@ -940,8 +947,20 @@ mod tests {
             test: Some(vec!["CMD-SHELL".into(), "curl -f localhost".into()]),
             ..Default::default()
         };
-        let s = settings(Some(&hc)).unwrap();
+        let s = settings(Some(&hc), None).unwrap();
         assert_eq!(s.argv, ["/bin/sh", "-c", "curl -f localhost"]);
+        // The image's SHELL is the shell of a CMD-SHELL probe, as in Docker.
+        let ash = [
+            "/bin/ash".to_string(),
+            "-eo".into(),
+            "pipefail".into(),
+            "-c".into(),
+        ];
+        let s = settings(Some(&hc), Some(&ash)).unwrap();
+        assert_eq!(
+            s.argv,
+            ["/bin/ash", "-eo", "pipefail", "-c", "curl -f localhost"]
+        );
         assert_eq!(s.interval, Duration::from_secs(30));
         assert_eq!(s.timeout, Duration::from_secs(30));
         assert_eq!(s.start_period, Duration::ZERO);
@@ -951,14 +970,14 @@ mod tests {
             test: Some(vec!["CMD".into(), "/check".into(), "-v".into()]),
             ..Default::default()
         };
-        assert_eq!(settings(Some(&cmd)).unwrap().argv, ["/check", "-v"]);
+        assert_eq!(settings(Some(&cmd), None).unwrap().argv, ["/check", "-v"]);
         for test in [vec![], vec!["NONE".to_string()], vec!["BOGUS".to_string()]] {
             let hc = Healthcheck {
                 test: Some(test),
                 ..Default::default()
             };
-            assert!(settings(Some(&hc)).is_none());
+            assert!(settings(Some(&hc), None).is_none());
         }
-        assert!(settings(None).is_none());
+        assert!(settings(None, None).is_none());
     }
 }

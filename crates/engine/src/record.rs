@@ -33,6 +33,9 @@ pub struct Config {
     pub healthcheck: Option<store::config::Healthcheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volumes: Option<BTreeMap<String, serde_json::Value>>,
+    /// The image's SHELL: what a `CMD-SHELL` health check runs through (Docker's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
