@@ -1161,3 +1161,69 @@ services:
     p.ok(&["down", "-t", "1", "--rmi", "local"]);
     p.assert_gone();
 }
+
+#[test]
+fn compose_build_takes_inline_dockerfiles_no_cache_and_build_args() {
+    let p = Project::new(
+        "inline",
+        r#"
+services:
+  app:
+    build:
+      context: .
+      dockerfile_inline: |
+        FROM IMAGE
+        ARG FLAVOUR=plain
+        RUN echo "$$FLAVOUR $$(cat /proc/sys/kernel/random/uuid)" > /made
+      no_cache: true
+    command: ["sleep", "300"]
+"#,
+    );
+    // `$$` is compose's escape: the Dockerfile sees `$FLAVOUR`.
+    p.ok(&["build"]);
+    let made = |p: &Project| {
+        p.b.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "inline-app",
+            "cat",
+            "/made",
+        ])
+    };
+    let first = made(&p);
+    assert!(first.starts_with("plain "), "{first}");
+    // no_cache: true runs the step again, so the random part changes.
+    p.ok(&["build"]);
+    let second = made(&p);
+    assert!(
+        second.starts_with("plain ") && second != first,
+        "{first} / {second}"
+    );
+    // --build-arg reaches the Dockerfile's ARG.
+    p.ok(&["build", "--build-arg", "FLAVOUR=spicy"]);
+    assert!(made(&p).starts_with("spicy "));
+    // The inline text is checked like a file: its errors carry its line.
+    p.write(
+        "compose.yaml",
+        "services:\n  app:\n    build:\n      context: .\n      dockerfile_inline: |\n        FROM IMAGE\n        BOGUS x\n",
+    );
+    let out = p.compose(&["build"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("Dockerfile:2"), "{}", stderr(&out));
+    // Both a path and inline text is an error that says so.
+    p.write(
+        "compose.yaml",
+        "services:\n  app:\n    build:\n      context: .\n      dockerfile: Dockerfile\n      dockerfile_inline: FROM IMAGE\n",
+    );
+    let out = p.compose(&["build"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot both be set"),
+        "{}",
+        stderr(&out)
+    );
+    p.b.ok(&["rmi", "inline-app"]);
+    p.assert_gone();
+}

@@ -13,6 +13,9 @@ pub struct BuildOptions {
     pub context: PathBuf,
     /// `-f`; `CONTEXT/Dockerfile` when not given.
     pub dockerfile: Option<PathBuf>,
+    /// The Dockerfile's text itself (compose's `dockerfile_inline`); wins over
+    /// `dockerfile`.
+    pub dockerfile_inline: Option<String>,
     pub tags: Vec<String>,
     /// `--build-arg K=V`, or `K` to take the value from the environment.
     pub build_args: Vec<String>,

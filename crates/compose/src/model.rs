@@ -197,6 +197,13 @@ pub struct Build {
     pub network: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// The Dockerfile's text, instead of a `dockerfile` path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile_inline: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_cache: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pull: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -26,9 +26,18 @@ pub fn image_id(stack: &Stack, name: &str) -> Result<Option<String>> {
     Ok(engine::images::try_find(&store, name)?.map(|f| f.id.to_string()))
 }
 
+/// `compose build`'s flags, on top of each service's `build:`.
+#[derive(Debug, Clone, Default)]
+pub struct BuildFlags {
+    pub no_cache: bool,
+    pub pull: bool,
+    /// `--build-arg K=V`: wins over the service's `build.args`.
+    pub build_args: Vec<String>,
+}
+
 /// Builds one service's image as `berth build` would, tagged with the name its
 /// containers use (plus `build.tags`).
-pub fn build_one(stack: &Stack, service: &str, svc: &Service) -> Result<()> {
+pub fn build_one(stack: &Stack, service: &str, svc: &Service, flags: &BuildFlags) -> Result<()> {
     let Some(b) = &svc.build else {
         return Ok(());
     };
@@ -43,9 +52,16 @@ pub fn build_one(stack: &Stack, service: &str, svc: &Service) -> Result<()> {
         context: b.context.clone(),
         dockerfile,
         tags,
-        build_args: b.args.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        build_args: b
+            .args
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain(flags.build_args.iter().cloned())
+            .collect(),
         target: b.target.clone(),
-        no_cache: false,
+        no_cache: b.no_cache || flags.no_cache,
+        pull: b.pull || flags.pull,
+        dockerfile_inline: b.dockerfile_inline.clone(),
         labels: b.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         network: b.network.clone(),
         ..Default::default()
@@ -92,7 +108,7 @@ pub fn ensure(
         let present = image_id(stack, &image)?.is_some();
         if svc.build.is_some() && (build || !present || svc.pull_policy.as_deref() == Some("build"))
         {
-            build_one(stack, name, svc)?;
+            build_one(stack, name, svc, &BuildFlags::default())?;
             continue;
         }
         let fetch = match svc.pull_policy.as_deref() {

@@ -93,6 +93,7 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
         network: a.network,
         pull: a.pull,
         output,
+        dockerfile_inline: None,
     };
     let quiet = a.quiet;
     let mut err = std::io::stderr().lock();

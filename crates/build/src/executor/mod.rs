@@ -66,7 +66,9 @@ pub fn build(
         .clone()
         .unwrap_or_else(|| opts.context.join("Dockerfile"));
     let from_stdin = file_path.as_os_str() == "-";
-    let text = if from_stdin {
+    let text = if let Some(inline) = &opts.dockerfile_inline {
+        inline.clone()
+    } else if from_stdin {
         let mut t = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
             .ctx(|| "reading the Dockerfile from stdin".into())?;
@@ -79,7 +81,8 @@ pub fn build(
             ))
         })?
     };
-    let context = Context::open(&opts.context, (!from_stdin).then_some(file_path.as_path()))?;
+    let own_ignore = !from_stdin && opts.dockerfile_inline.is_none();
+    let context = Context::open(&opts.context, own_ignore.then_some(file_path.as_path()))?;
     let file = dockerfile::parse(&text)?;
     for w in &file.warnings {
         report(Event::Warning(&w.to_string()));

@@ -19,6 +19,15 @@ pub struct PullArgs {
 
 #[derive(Args, Debug)]
 pub struct BuildArgs {
+    /// Do not use the build cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Always pull the images the Dockerfiles name.
+    #[arg(long)]
+    pull: bool,
+    /// A build-time variable for every service built (`NAME=VALUE`); repeatable.
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    build_args: Vec<String>,
     services: Vec<String>,
 }
 
@@ -46,6 +55,11 @@ pub fn pull(ctx: &Ctx, args: &PullArgs) -> stack::Result<i32> {
 }
 
 pub fn build(ctx: &Ctx, args: &BuildArgs) -> stack::Result<i32> {
+    let flags = stack::images::BuildFlags {
+        no_cache: args.no_cache,
+        pull: args.pull,
+        build_args: args.build_args.clone(),
+    };
     let loaded = ctx.load()?;
     let stack = ctx.stack(&loaded);
     for name in stack::plan::select(stack.project, &args.services, false)? {
@@ -55,7 +69,7 @@ pub fn build(ctx: &Ctx, args: &BuildArgs) -> stack::Result<i32> {
             .get(&name)
             .is_some_and(|s| s.build.is_some())
         {
-            stack::images::build_one(&stack, &name, &stack.project.services[&name])?;
+            stack::images::build_one(&stack, &name, &stack.project.services[&name], &flags)?;
         }
     }
     Ok(0)

@@ -117,18 +117,18 @@ const BUILD_KEYS: &[&str] = &[
     "labels",
     "network",
     "tags",
+    "no_cache",
+    "pull",
+    "dockerfile_inline",
 ];
 const BUILD_UNSUPPORTED: &[&str] = &[
-    "dockerfile_inline",
     "entitlements",
     "ssh",
     "cache_from",
     "cache_to",
-    "no_cache",
     "additional_contexts",
     "provenance",
     "sbom",
-    "pull",
     "shm_size",
     "extra_hosts",
     "isolation",
@@ -341,6 +341,22 @@ fn build(node: &Node, path: &str, owner: &str, p: &mut Parser) -> Res<Build> {
             if let Some(n) = f.get("tags") {
                 b.tags = read::string_list(n, &child(path, "tags"))?;
             }
+            if let Some(n) = f.get("no_cache") {
+                b.no_cache = read::boolean(n, &child(path, "no_cache"))?;
+            }
+            if let Some(n) = f.get("pull") {
+                b.pull = read::boolean(n, &child(path, "pull"))?;
+            }
+            if let Some(n) = f.get("dockerfile_inline") {
+                if f.get("dockerfile").is_some() {
+                    return Err(error(
+                        n.span,
+                        path,
+                        "dockerfile and dockerfile_inline cannot both be set: keep one",
+                    ));
+                }
+                b.dockerfile_inline = Some(read::string(n, &child(path, "dockerfile_inline"))?);
+            }
         }
         _ => return Err(read::expected(node, path, "a string or a mapping")),
     }
@@ -350,7 +366,7 @@ fn build(node: &Node, path: &str, owner: &str, p: &mut Parser) -> Res<Build> {
     } else {
         volumes::host_path(&context, p, context_span, path)?.into()
     };
-    if b.dockerfile.is_none() {
+    if b.dockerfile.is_none() && b.dockerfile_inline.is_none() {
         b.dockerfile = Some("Dockerfile".into());
     }
     Ok(b)
