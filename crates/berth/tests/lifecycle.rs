@@ -219,12 +219,19 @@ fn rm_refuses_a_running_container_without_force() {
 }
 
 #[test]
-fn start_of_a_running_container_is_an_error() {
+fn start_of_a_running_container_does_nothing_as_in_docker() {
     let b = berth();
     b.detached(&["--name", "up"], &["sleep", "60"]);
-    let out = b.run(&["start", "up"]);
+    let pid = b.ok(&["inspect", "-f", "{{.State.Pid}}", "up"]);
+    assert_eq!(b.ok(&["start", "up"]), "up");
+    // The same process still runs: nothing was restarted.
+    assert_eq!(b.ok(&["inspect", "-f", "{{.State.Pid}}", "up"]), pid);
+    // Attaching to it is still refused: there is no new run to attach to.
+    let out = b.run(&["start", "-a", "up"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(stderr(&out).contains("already running"));
+    assert_eq!(b.ok(&["rm", "-f", "up"]), "up");
+    b.assert_no_leaks();
 }
 
 #[test]

@@ -351,6 +351,11 @@ fn ps_shows_restarting_and_a_stop_during_the_back_off_is_final_and_quick() {
         ]),
         "crashy"
     );
+    // Between runs, exec and start say what Docker says.
+    let out = b.run(&["exec", "crashy", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("is restarting"), "{}", stderr(&out));
+    assert_eq!(b.ok(&["start", "crashy"]), "crashy");
     let n = restarts(&b, "crashy");
 
     let t = Instant::now();

@@ -35,6 +35,12 @@ pub struct Prepared {
 pub fn prepare(root: &StateRoot, key: &str, opts: &ExecOptions) -> Result<Prepared> {
     let id = containers::find(root, key)?;
     let (record, state) = containers::load(root, &id)?;
+    if state.status == crate::record::Status::Restarting {
+        return Err(Error::conflict(format!(
+            "container {} is restarting, wait until the container is running",
+            record.short_name()
+        )));
+    }
     if !state.running || !runtime::sys::process_alive(state.pid, state.pid_start) {
         return Err(Error::conflict(format!(
             "container {} is not running (start it with `berth start`)",

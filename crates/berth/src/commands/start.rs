@@ -37,6 +37,10 @@ pub fn run(root: &StateRoot, args: StartArgs) -> engine::Result<i32> {
     }
     super::for_each(&args.containers, |name| {
         let id = containers::find(root, name)?;
+        // Docker answers "not modified" for a running (or restarting) container.
+        if containers::load(root, &id)?.1.running {
+            return Ok(());
+        }
         let started = lifecycle::start(root, &id, false)?;
         super::run::print_warnings(&started.warnings);
         Ok(())
