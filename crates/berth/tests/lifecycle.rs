@@ -173,6 +173,34 @@ fn files_persist_across_restarts_in_the_upper_layer() {
 }
 
 #[test]
+fn wait_reports_the_code_of_a_container_its_own_rm_removed() {
+    let b = berth();
+    b.detached(
+        &["--name", "gone", "--rm"],
+        &[
+            "sh",
+            "-c",
+            "trap 'exit 7' TERM; while true; do sleep 0.1; done",
+        ],
+    );
+    let waiter = b
+        .cmd()
+        .args(["wait", "gone"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    b.ok(&["kill", "-s", "TERM", "gone"]);
+    let out = waiter.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "7");
+    assert!(out.status.success());
+    // Afterwards the container is gone, as in Docker.
+    assert!(b.eventually(5, || b.ok(&["ps", "-aq"]).is_empty()));
+    assert!(!b.run(&["wait", "gone"]).status.success());
+    b.assert_no_leaks();
+}
+
+#[test]
 fn kill_sends_the_signal_and_wait_reports_the_code() {
     let b = berth();
     b.detached(

@@ -9,6 +9,7 @@ pub mod cp;
 pub mod error;
 pub mod etc_files;
 pub mod exec;
+pub mod exit_notes;
 pub mod health;
 pub mod ids;
 pub mod images;

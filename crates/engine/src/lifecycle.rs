@@ -340,8 +340,10 @@ pub fn wait(root: &StateRoot, id: &str) -> Result<i32> {
     }
     match containers::load(root, id) {
         Ok((_, s)) => Ok(s.exit_code),
-        // Removed by its own --rm: the monitor recorded nothing we can read.
-        Err(Error::NoSuchContainer(_)) | Err(Error::Io { .. }) => Ok(last.exit_code),
+        // Removed by its own --rm: its monitor left the exit code in a note.
+        Err(Error::NoSuchContainer(_)) | Err(Error::Io { .. }) => {
+            Ok(crate::exit_notes::read(root, id).unwrap_or(last.exit_code))
+        }
         Err(e) => Err(e),
     }
 }

@@ -172,6 +172,7 @@ impl Monitor {
                 // CLI is told once the container is unpublished (gone from every
                 // listing, its name free); deleting the files follows without keeping
                 // the caller waiting.
+                crate::exit_notes::write(&self.root, &self.id, exit.code);
                 let trash = containers::unpublish(&self.root, &record).ok().flatten();
                 self.send(&format!("exited {}", exit.code), None);
                 self.notify = None;

@@ -81,6 +81,13 @@ impl StateRoot {
     }
 
     /// Compiled seccomp filters, by a hash of what they were compiled from.
+    /// Exit codes of `--rm` containers, kept briefly after their records are gone so a
+    /// `wait` that began before the exit can still report the code (Docker's daemon
+    /// keeps it in memory for such waiters).
+    pub fn exit_notes(&self) -> PathBuf {
+        self.dir.join("exits")
+    }
+
     pub fn seccomp_cache(&self) -> PathBuf {
         self.dir.join("cache").join("seccomp")
     }
