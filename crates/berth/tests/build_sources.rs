@@ -252,6 +252,11 @@ fn copy_parents_keeps_directories_below_the_root_or_the_pivot() {
             "Dockerfile.outside",
             "FROM busybox\nCOPY --parents ../x/a.txt /p/\n",
         ),
+        // Port 1 on loopback: nothing is contacted, COPY refuses URLs before that.
+        (
+            "Dockerfile.url",
+            "FROM busybox\nCOPY http://127.0.0.1:1/f /p/\n",
+        ),
     ]);
     fs::set_permissions(
         ctx.path().join("x/sub"),
@@ -273,6 +278,12 @@ fn copy_parents_keeps_directories_below_the_root_or_the_pivot() {
         ctx.path(),
         "Dockerfile.outside",
         &["Dockerfile:2: COPY ../x/a.txt: the path is outside the build context"],
+    );
+    assert_fails_cleanly(
+        &b,
+        ctx.path(),
+        "Dockerfile.url",
+        &["Dockerfile:2: COPY http://127.0.0.1:1/f: COPY only reads local files; use ADD"],
     );
     b.cleanup();
 }

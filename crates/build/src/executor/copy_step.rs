@@ -107,11 +107,12 @@ impl Builder<'_, '_> {
                     continue;
                 }
             };
-            let remote = if is_add {
-                remote::classify(&text)
-            } else {
-                None
-            };
+            let remote = remote::classify(&text);
+            if !is_add && remote.is_some() {
+                return Err(step(format!(
+                    "COPY {text}: COPY only reads local files; use ADD to download a URL or check out a git repository"
+                )));
+            }
             if checksum.is_some() && !matches!(remote, Some(Remote::Http(_))) {
                 return Err(step(format!(
                     "ADD --checksum: only a file downloaded over http(s) can be checked, and {text} is not one (drop --checksum or ADD each URL on its own line)"
