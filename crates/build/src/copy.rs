@@ -16,25 +16,41 @@ use sha2::{Digest as _, Sha256};
 use crate::context::Ignore;
 use crate::diff::header;
 use crate::error::{IoContext, Result};
-use crate::{layers, pattern, sources};
+use crate::pattern::{self, Pattern};
+use crate::{layers, sources};
 
 /// What one COPY or ADD copies, with its sources already resolved.
 pub struct Spec<'a> {
-    /// The directory sources are read from (the context, or a `--from` view).
-    pub root: &'a Path,
-    pub ignore: Option<&'a Ignore>,
-    /// Per source as written: the paths it matched (relative to `root`) and whether it
-    /// was a wildcard.
-    pub sources: Vec<(Vec<String>, bool)>,
+    pub sources: Vec<Source<'a>>,
     /// The destination, expanded, as written.
     pub dest: &'a str,
     pub workdir: &'a str,
     pub owner: (u32, u32),
     pub chmod: Option<u32>,
-    pub extract_archives: bool,
+    /// `--parents`: each source keeps its path below its root (or below its `/./`
+    /// pivot), and the destination is a directory.
+    pub parents: bool,
+    /// `--exclude` patterns.
+    pub excludes: &'a [Pattern],
     /// The stage's layers, topmost first: to see whether the destination is a
     /// directory and to keep the metadata of existing parent directories.
     pub lowers: &'a [PathBuf],
+}
+
+/// One source as written, resolved below the root it is read from.
+pub struct Source<'a> {
+    /// Where it is read from: the context, a `--from` view, or a scratch directory
+    /// holding an inline file, a download or a git checkout.
+    pub root: PathBuf,
+    pub ignore: Option<&'a Ignore>,
+    /// The paths it matched, relative to `root`.
+    pub matched: Vec<String>,
+    pub wildcard: bool,
+    /// ADD of a local file: unpack tar archives.
+    pub extract: bool,
+    /// With `--parents`: how many leading components of each matched path are dropped
+    /// (those before a `/./` pivot).
+    pub pivot: usize,
 }
 
 enum Item {
@@ -64,44 +80,104 @@ pub fn plan(spec: &Spec<'_>) -> std::result::Result<Plan, String> {
     let dest = clean_abs(&full);
     let last = spec.dest.rsplit('/').next().unwrap_or("");
     let says_dir = spec.dest.ends_with('/') || last == "." || last == ".." || dest.is_empty();
-    let count: usize = spec.sources.iter().map(|(m, _)| m.len()).sum();
-    let many = spec.sources.len() > 1 || spec.sources.iter().any(|(m, wild)| *wild && m.len() > 1);
+    let count: usize = spec.sources.iter().map(|s| s.matched.len()).sum();
+    let many = spec.sources.len() > 1
+        || spec
+            .sources
+            .iter()
+            .any(|s| s.wildcard && s.matched.len() > 1);
     if many && !says_dir && count > 1 {
         return Err(format!(
             "{}: when copying more than one file the destination must be a directory and end with a /",
             spec.dest
         ));
     }
-    let dest_is_dir =
-        says_dir || many || layers::stat(spec.lowers, &dest).is_some_and(|m| m.is_dir());
+    let dest_is_dir = says_dir
+        || many
+        || spec.parents
+        || layers::stat(spec.lowers, &dest).is_some_and(|m| m.is_dir());
 
+    let excluded = |from_root: &str, from_source: &str| {
+        spec.excludes.iter().any(|p| {
+            p.matches_or_parent(from_root)
+                || (!from_source.is_empty() && p.matches_or_parent(from_source))
+        })
+    };
     let mut items: Vec<(String, Item)> = Vec::new();
-    for (matched, _) in &spec.sources {
-        for rel in matched {
-            let path = spec.root.join(rel);
+    for src in &spec.sources {
+        for rel in &src.matched {
+            if !rel.is_empty() && excluded(rel, rel.rsplit('/').next().unwrap_or(rel)) {
+                continue;
+            }
+            let path = src.root.join(rel);
             let meta = fs::symlink_metadata(&path).map_err(|e| format!("{rel}: {e}"))?;
-            if meta.is_dir() {
-                // Only the contents are copied: a missing destination directory is
-                // made like any other parent.
-                if !dest.is_empty() {
-                    let existing = layers::stat(spec.lowers, &dest).filter(Metadata::is_dir);
-                    items.push((dest.clone(), Item::Parent(existing)));
+            // Where this source's own path lands: with --parents, its path below the
+            // pivot; otherwise nowhere (a directory's contents go into `dest`).
+            let kept: Vec<&str> = if spec.parents {
+                rel.split('/')
+                    .filter(|c| !c.is_empty())
+                    .skip(src.pivot)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if spec.parents {
+                // The kept parent directories come from the source, with their modes.
+                let mut at = rel
+                    .split('/')
+                    .filter(|c| !c.is_empty())
+                    .take(src.pivot)
+                    .collect::<Vec<_>>()
+                    .join("/");
+                for (i, comp) in kept.iter().enumerate() {
+                    at = join(&at, comp);
+                    if i + 1 == kept.len() {
+                        break;
+                    }
+                    let p = src.root.join(&at);
+                    let m = fs::symlink_metadata(&p).map_err(|e| format!("{at}: {e}"))?;
+                    items.push((
+                        join(&dest, &kept[..=i].join("/")),
+                        Item::Copy { path: p, meta: m },
+                    ));
                 }
-                for child in sources::tree(spec.root, rel, spec.ignore) {
+            }
+            if meta.is_dir() {
+                let top = join(&dest, &kept.join("/"));
+                if spec.parents && !kept.is_empty() {
+                    items.push((
+                        top.clone(),
+                        Item::Copy {
+                            path: path.clone(),
+                            meta: meta.clone(),
+                        },
+                    ));
+                } else if !top.is_empty() {
+                    // Only the contents are copied: a missing destination directory is
+                    // made like any other parent.
+                    let existing = layers::stat(spec.lowers, &top).filter(Metadata::is_dir);
+                    items.push((top.clone(), Item::Parent(existing)));
+                }
+                for child in sources::tree(&src.root, rel, src.ignore) {
                     let below = if rel.is_empty() {
                         child.as_str()
                     } else {
                         child.strip_prefix(&format!("{rel}/")).unwrap_or(&child)
                     };
-                    let p = spec.root.join(&child);
+                    if excluded(&child, below) {
+                        continue;
+                    }
+                    let p = src.root.join(&child);
                     let m = fs::symlink_metadata(&p).map_err(|e| format!("{child}: {e}"))?;
-                    items.push((join(&dest, below), Item::Copy { path: p, meta: m }));
+                    items.push((join(&top, below), Item::Copy { path: p, meta: m }));
                 }
-            } else if meta.is_file() && spec.extract_archives && archive_kind(&path).is_some() {
-                items.push((dest.clone(), Item::Extract(path)));
+            } else if meta.is_file() && src.extract && archive_kind(&path).is_some() {
+                items.push((join(&dest, &kept.join("/")), Item::Extract(path)));
             } else {
                 let base = rel.rsplit('/').next().unwrap_or(rel);
-                let name = if dest_is_dir {
+                let name = if spec.parents {
+                    join(&dest, &kept.join("/"))
+                } else if dest_is_dir {
                     join(&dest, base)
                 } else {
                     dest.clone()
@@ -371,6 +447,17 @@ pub fn clean_abs(path: &str) -> String {
 mod tests {
     use super::*;
 
+    fn source(root: &Path, matched: Vec<String>, wildcard: bool) -> Source<'static> {
+        Source {
+            root: root.to_path_buf(),
+            ignore: None,
+            matched,
+            wildcard,
+            extract: false,
+            pivot: 0,
+        }
+    }
+
     fn names(spec: &Spec<'_>) -> Vec<String> {
         plan(spec)
             .unwrap()
@@ -387,14 +474,16 @@ mod tests {
         fs::write(d.path().join("dir/sub/f"), "f").unwrap();
         fs::write(d.path().join("a.txt"), "a").unwrap();
         let base = |sources: Vec<(Vec<String>, bool)>, dest: &'static str| Spec {
-            root: d.path(),
-            ignore: None,
-            sources,
+            sources: sources
+                .into_iter()
+                .map(|(matched, wildcard)| source(d.path(), matched, wildcard))
+                .collect(),
             dest,
             workdir: "/w",
             owner: (0, 0),
             chmod: None,
-            extract_archives: false,
+            parents: false,
+            excludes: &[],
             lowers: &[],
         };
         assert_eq!(
@@ -421,14 +510,13 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         fs::write(d.path().join("a"), "1").unwrap();
         let spec = Spec {
-            root: d.path(),
-            ignore: None,
-            sources: vec![(vec!["a".into()], false)],
+            sources: vec![source(d.path(), vec!["a".into()], false)],
             dest: "/a",
             workdir: "/",
             owner: (0, 0),
             chmod: None,
-            extract_archives: false,
+            parents: false,
+            excludes: &[],
             lowers: &[],
         };
         let first = plan(&spec).unwrap().hash;
@@ -437,5 +525,34 @@ mod tests {
         assert_eq!(plan(&spec).unwrap().hash, first);
         fs::write(d.path().join("a"), "2").unwrap();
         assert_ne!(plan(&spec).unwrap().hash, first);
+    }
+
+    #[test]
+    fn parents_keep_paths_below_the_pivot_and_excludes_drop_matches() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir_all(d.path().join("src/a/deep")).unwrap();
+        fs::write(d.path().join("src/a/b.txt"), "b").unwrap();
+        fs::write(d.path().join("src/a/deep/c.md"), "c").unwrap();
+        let excludes = [Pattern::new("**/*.md").unwrap()];
+        let mut spec = Spec {
+            sources: vec![source(d.path(), vec!["src/a/b.txt".into()], false)],
+            dest: "/dst",
+            workdir: "/",
+            owner: (0, 0),
+            chmod: None,
+            parents: true,
+            excludes: &[],
+            lowers: &[],
+        };
+        assert_eq!(
+            names(&spec),
+            ["dst", "dst/src", "dst/src/a", "dst/src/a/b.txt"]
+        );
+        spec.sources[0].pivot = 1;
+        assert_eq!(names(&spec), ["dst", "dst/a", "dst/a/b.txt"]);
+        spec.sources = vec![source(d.path(), vec!["src".into()], false)];
+        spec.parents = false;
+        spec.excludes = &excludes;
+        assert_eq!(names(&spec), ["dst", "dst/a", "dst/a/b.txt", "dst/a/deep"]);
     }
 }

@@ -1,7 +1,9 @@
 //! `berth build`: turns a Dockerfile and a build context into an image without a
 //! daemon. `options` holds what a build is asked for and reports; `context` reads the
 //! build context and `.dockerignore` (with `pattern`, Docker's path patterns);
-//! `sources` finds what COPY/ADD name and `copy` turns it into a layer tar; `run`
+//! `sources` finds what COPY/ADD name and `copy` turns it into a layer tar; `remote`
+//! recognises ADD's URLs and git repositories, which `download` and `git_source`
+//! fetch into scratch directories; `run`
 //! executes a RUN step as a berth container and `diff` turns that container's overlay
 //! upper dir into a layer tar; `layers` reads a stage's files from its layers;
 //! `commit` publishes layers and the image, `output` sends it to the store, a
@@ -15,13 +17,16 @@ pub mod commit;
 pub mod context;
 pub mod copy;
 pub mod diff;
+pub mod download;
 pub mod error;
 pub mod executor;
+pub mod git_source;
 pub mod layers;
 pub mod metadata;
 pub mod options;
 pub mod output;
 pub mod pattern;
+pub mod remote;
 pub mod run;
 pub mod sources;
 

@@ -42,6 +42,19 @@ pub fn resolve(root: &Path, source: &str, ignore: Option<&Ignore>) -> Result<Vec
     Ok(found)
 }
 
+/// For `COPY --parents`: how many leading components of a source's matches are left
+/// out of the destination path, those before its first `/./` (BuildKit's pivot).
+pub fn pivot_depth(source: &str) -> usize {
+    let mut text = source;
+    while let Some(rest) = text.strip_prefix("./") {
+        text = rest;
+    }
+    match text.find("/./") {
+        Some(at) => pattern::clean(&text[..at]).map_or(0, |p| p.len()),
+        None => 0,
+    }
+}
+
 fn walk_matching(
     root: &Path,
     rel: &str,
@@ -147,6 +160,9 @@ mod tests {
         assert!(resolve(d.path(), "../etc/passwd", None)
             .unwrap_err()
             .contains("outside the build context"));
+        assert_eq!(pivot_depth("./src/./a/b.txt"), 1);
+        assert_eq!(pivot_depth("x/y/./**/*.txt"), 2);
+        assert_eq!(pivot_depth("./x/a.txt"), 0);
         assert!(resolve(d.path(), "nope", None)
             .unwrap_err()
             .contains("not found"));

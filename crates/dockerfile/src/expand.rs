@@ -41,6 +41,20 @@ pub fn expand(word: &str, env: Lookup<'_>, escape: char) -> Result<String, Expan
         })
 }
 
+/// Substitutes variables in a COPY/ADD heredoc body the way BuildKit does: quotes are
+/// ordinary characters and stay, while the escape character still escapes (so `\$X`
+/// is a literal `$X`).
+pub fn expand_raw(text: &str, env: Lookup<'_>, escape: char) -> Result<String, ExpandError> {
+    let mut sh = Shell::new(text, env, escape);
+    sh.keep_quotes = true;
+    sh.process(None, false)
+        .map(|(result, _)| result)
+        .map_err(|message| ExpandError {
+            word: text.to_string(),
+            message,
+        })
+}
+
 /// Like [`expand`], then split into words.
 pub fn expand_words(word: &str, env: Lookup<'_>, escape: char) -> Result<Vec<String>, ExpandError> {
     let mut sh = Shell::new(word, env, escape);
@@ -60,6 +74,8 @@ struct Shell<'a> {
     /// Keep escape characters in the output: inside `${x#pat}`-style patterns, where
     /// they still mean something to the pattern matcher.
     raw_escapes: bool,
+    /// Quotes are plain characters (heredoc bodies).
+    keep_quotes: bool,
 }
 
 /// Word splitting alongside the plain result.
@@ -109,6 +125,7 @@ impl<'a> Shell<'a> {
             env,
             escape,
             raw_escapes: false,
+            keep_quotes: false,
         }
     }
 
@@ -150,12 +167,12 @@ impl<'a> Shell<'a> {
                     result.push_str(&v);
                     words.add_string(&v);
                 }
-                '\'' => {
+                '\'' if !self.keep_quotes => {
                     let v = self.single_quoted()?;
                     result.push_str(&v);
                     words.add_raw_string(&v);
                 }
-                '"' => {
+                '"' if !self.keep_quotes => {
                     let v = self.double_quoted()?;
                     result.push_str(&v);
                     words.add_raw_string(&v);
@@ -619,5 +636,13 @@ mod tests {
         assert_eq!(w("\"$SP\" x"), vec!["one two", "x"]);
         assert_eq!(w("a\\ b  c"), vec!["a b", "c"]);
         assert_eq!(w("  "), Vec::<String>::new());
+    }
+
+    #[test]
+    fn heredoc_bodies_keep_quotes_but_not_escapes() {
+        let r = |s: &str| expand_raw(s, &env, '\\').unwrap();
+        assert_eq!(r("say \"$A\" '$A'\n"), "say \"alpha\" 'alpha'\n");
+        assert_eq!(r("cost \\$A ${A:-x}"), "cost $A alpha");
+        assert_eq!(r("don't"), "don't");
     }
 }

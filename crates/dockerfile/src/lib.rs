@@ -29,7 +29,7 @@ mod suggest;
 pub mod words;
 
 pub use error::{Error, ExpandError, Warning};
-pub use expand::{expand, expand_words};
+pub use expand::{expand, expand_raw, expand_words};
 pub use instruction::*;
 pub use lexer::Directives;
 pub use parse::{parse, Dockerfile};

@@ -1,8 +1,10 @@
-//! COPY and ADD steps of a build: where sources are read from (the context, inline
-//! heredoc files, or a `--from` stage or image, pulled when missing), `--chown` and
-//! `--chmod`, the plan and its cache key. Never runs a container.
+//! COPY and ADD steps of a build: where each source is read from (the context, inline
+//! heredoc files, a `--from` stage or image pulled when missing, or for ADD a download
+//! or a git checkout), `--chown`, `--chmod`, `--exclude`, `--parents`, the plan and its
+//! cache key. Never runs a container.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use dockerfile::{Instruction, Source};
@@ -13,89 +15,188 @@ use crate::cache;
 use crate::copy;
 use crate::error::{Error, IoContext, Result};
 use crate::layers::View;
-use crate::{pattern, sources};
+use crate::remote::{self, Remote};
+use crate::{download, git_source, pattern, sources};
+
+/// The instruction a COPY/ADD step comes from.
+pub(super) enum Step<'a> {
+    Copy(&'a dockerfile::Copy),
+    Add(&'a dockerfile::Add),
+}
 
 impl Builder<'_, '_> {
     pub(super) fn prepare_copy(
         &self,
         state: &State,
         inst: &Instruction,
-        files: &dockerfile::Files,
-        from: Option<&str>,
-        is_add: bool,
+        what_step: Step<'_>,
     ) -> Result<(String, Pending)> {
         let line = inst.line;
         let escape = self.escape;
         let step = |m: String| Error::step(line, m);
+        let (files, from, parents, is_add) = match what_step {
+            Step::Copy(c) => (&c.files, c.from.as_deref(), c.parents, false),
+            Step::Add(a) => (&a.files, None, false, true),
+        };
         let what = if is_add { "ADD" } else { "COPY" };
-        if !files.excludes.is_empty() {
-            return Err(step(format!("{what} --exclude is not supported yet")));
-        }
-        let docs: Vec<&dockerfile::Heredoc> = files
-            .sources
-            .iter()
-            .filter_map(|s| match s {
-                Source::Heredoc(d) => Some(d),
-                Source::Path(_) => None,
-            })
-            .collect();
-        if !docs.is_empty() && (docs.len() != files.sources.len() || from.is_some()) {
-            return Err(step(format!(
-                "{what}: heredoc sources cannot be mixed with files or --from yet"
-            )));
-        }
-        // Where the sources are read from: the context, or a stage's or image's files.
-        let (view, from_text) = match from {
-            // Inline files: written to a scratch directory that is the source root.
-            None if !docs.is_empty() => {
-                let dir = self.store.temp_dir("heredoc")?.keep();
-                let guard = ViewGuard(None, dir);
-                for d in &docs {
-                    let name = d.name.replace('/', "_");
-                    let path = guard.1.join(&name);
-                    fs::write(&path, &d.content).ctx(|| format!("writing {}", path.display()))?;
-                    fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-                        .ctx(|| format!("chmod {}", path.display()))?;
-                }
-                (Some(guard), String::from("heredoc"))
+        let (checksum, keep_git_dir) = match what_step {
+            Step::Add(a) => (a.checksum.as_deref(), a.keep_git_dir),
+            Step::Copy(_) => (None, false),
+        };
+        let checksum = match checksum {
+            None => None,
+            Some(c) => {
+                let c = state.expand(c, escape).map_err(step)?;
+                Some(download::Checksum::parse(&c).map_err(|m| step(format!("ADD {m}")))?)
             }
-            None => (None, String::new()),
+        };
+        let mut excludes = Vec::new();
+        for e in &files.excludes {
+            let e = state.expand(e, escape).map_err(step)?;
+            let p = pattern::Pattern::new(&e).ok_or_else(|| {
+                step(format!(
+                    "{what} --exclude={e}: the pattern climbs out of the source root with '..' (give a path below it)"
+                ))
+            })?;
+            excludes.push((e, p));
+        }
+        // Scratch directories (inline files, downloads, checkouts) and the `--from`
+        // view: removed when the step is done, whatever happens.
+        let mut guards: Vec<ViewGuard> = Vec::new();
+        let from_root = match from {
+            None => None,
             Some(f) => {
                 let f = state.expand(f, escape).map_err(step)?;
                 let layers = self.source_layers(&f, line)?;
                 let mut guard = ViewGuard(None, self.store.temp_dir("from")?.keep());
                 guard.0 = Some(View::open(&layers, &guard.1.join("view"))?);
-                (Some(guard), f)
+                let root = guard.0.as_ref().map(|v| v.path().to_path_buf());
+                guards.push(guard);
+                root.map(|r| (r, f))
             }
         };
-        let root = match &view {
-            Some(ViewGuard(Some(v), _)) => v.path().to_path_buf(),
-            Some(ViewGuard(None, dir)) => dir.clone(),
-            None => self.context.root().to_path_buf(),
-        };
-        let ignore = if view.is_none() {
-            Some(self.context.ignore())
-        } else {
-            None
-        };
+        let dest = state.expand(&files.dest, escape).map_err(step)?;
         let mut resolved = Vec::new();
         let mut shown = Vec::new();
         for s in &files.sources {
-            let p = match s {
+            let text = match s {
                 Source::Path(p) => state.expand(p, escape).map_err(step)?,
-                Source::Heredoc(d) => d.name.replace('/', "_"),
+                Source::Heredoc(d) => {
+                    let content = if d.expand {
+                        let lookup = |n: &str| state.lookup(n);
+                        dockerfile::expand_raw(&d.content, &lookup, escape)
+                            .map_err(|e| step(format!("{what} <<{}: {e}", d.name)))?
+                    } else {
+                        d.content.clone()
+                    };
+                    let dir = self.scratch(&mut guards, "heredoc")?;
+                    let name = d.name.replace('/', "_");
+                    let path = dir.join(&name);
+                    fs::write(&path, &content).ctx(|| format!("writing {}", path.display()))?;
+                    fs::set_permissions(&path, fs::Permissions::from_mode(0o644))
+                        .ctx(|| format!("chmod {}", path.display()))?;
+                    shown.push(format!("<<{name}"));
+                    resolved.push(copy::Source {
+                        root: dir,
+                        ignore: None,
+                        matched: vec![name],
+                        wildcard: false,
+                        extract: false,
+                        pivot: 0,
+                    });
+                    continue;
+                }
             };
-            if is_add && (p.contains("://") || p.starts_with("git@")) {
+            let remote = remote::classify(&text);
+            if !is_add && remote.is_some() {
                 return Err(step(format!(
-                    "ADD {p}: downloading is not supported yet (fetch it in a RUN step)"
+                    "COPY {text}: COPY only reads local files; use ADD to download a URL or check out a git repository"
                 )));
             }
-            let matched =
-                sources::resolve(&root, &p, ignore).map_err(|m| step(format!("{what} {m}")))?;
-            resolved.push((matched, pattern::has_wildcards(&p)));
-            shown.push(p);
+            if checksum.is_some() && !matches!(remote, Some(Remote::Http(_))) {
+                return Err(step(format!(
+                    "ADD --checksum: only a file downloaded over http(s) can be checked, and {text} is not one (drop --checksum or ADD each URL on its own line)"
+                )));
+            }
+            match remote {
+                Some(Remote::Http(url)) => {
+                    let dir = self.scratch(&mut guards, "download")?;
+                    let name = match download::file_name(&url) {
+                        Some(n) => n,
+                        None if dest.ends_with('/') => {
+                            return Err(step(format!(
+                                "ADD {url}: the URL names no file; give the destination as a file path (not ending in /)"
+                            )))
+                        }
+                        None => String::from("download"),
+                    };
+                    download::fetch(&url, &dir, &name, checksum.as_ref())
+                        .map_err(|m| step(format!("ADD {m}")))?;
+                    resolved.push(copy::Source {
+                        root: dir,
+                        ignore: None,
+                        matched: vec![name],
+                        wildcard: false,
+                        extract: false,
+                        pivot: 0,
+                    });
+                }
+                Some(Remote::Git(git)) => {
+                    let dir = self.scratch(&mut guards, "git")?;
+                    let commit = git_source::checkout(&git, &dir, keep_git_dir)
+                        .map_err(|m| step(format!("ADD {m}")))?;
+                    let sub = match &git.subdir {
+                        None => String::new(),
+                        Some(d) => {
+                            let parts = pattern::clean(d).ok_or_else(|| {
+                                step(format!(
+                                    "ADD {text}: the subdirectory {d} climbs out of the repository"
+                                ))
+                            })?;
+                            let sub = parts.join("/");
+                            if !dir.join(&sub).is_dir() {
+                                return Err(step(format!(
+                                    "ADD {text}: no directory {d} in the repository at {commit}"
+                                )));
+                            }
+                            sub
+                        }
+                    };
+                    resolved.push(copy::Source {
+                        root: dir,
+                        ignore: None,
+                        matched: vec![sub],
+                        wildcard: false,
+                        extract: false,
+                        pivot: 0,
+                    });
+                }
+                None => {
+                    let (root, ignore) = match &from_root {
+                        Some((r, _)) => (r.clone(), None),
+                        None => (
+                            self.context.root().to_path_buf(),
+                            Some(self.context.ignore()),
+                        ),
+                    };
+                    let matched = sources::resolve(&root, &text, ignore)
+                        .map_err(|m| step(format!("{what} {m}")))?;
+                    resolved.push(copy::Source {
+                        root,
+                        ignore,
+                        matched,
+                        wildcard: pattern::has_wildcards(&text),
+                        extract: is_add,
+                        pivot: if parents {
+                            sources::pivot_depth(&text)
+                        } else {
+                            0
+                        },
+                    });
+                }
+            }
+            shown.push(text);
         }
-        let dest = state.expand(&files.dest, escape).map_err(step)?;
         let lowers = state.lowers(self.store);
         let owner = match &files.chown {
             None => (0, 0),
@@ -121,24 +222,36 @@ impl Builder<'_, '_> {
             }
         };
         let workdir = state.run.working_dir.clone().unwrap_or_else(|| "/".into());
+        let patterns: Vec<pattern::Pattern> = excludes.iter().map(|(_, p)| p.clone()).collect();
         let spec = copy::Spec {
-            root: &root,
-            ignore,
             sources: resolved,
             dest: &dest,
             workdir: &workdir,
             owner,
             chmod,
-            extract_archives: is_add,
+            parents,
+            excludes: &patterns,
             lowers: &lowers,
         };
         let plan = copy::plan(&spec).map_err(|m| step(format!("{what} {m}")))?;
+        let from_text = from_root.as_ref().map_or("", |(_, f)| f.as_str());
+        let exclude_text: Vec<&str> = excludes.iter().map(|(e, _)| e.as_str()).collect();
+        // Remote sources are keyed by what was fetched (the plan's content hash), not
+        // by the URL: an unchanged download hits the cache, a changed one does not.
         let text = format!(
-            "{what} from={from_text} {} -> {dest} wd={workdir}",
+            "{what} from={from_text} parents={parents} exclude={} {} -> {dest} wd={workdir}",
+            exclude_text.join(","),
             shown.join(" ")
         );
         let key = cache::key(&state.chain, &[&text, &plan.hash]);
-        Ok((key, Pending::Copy(plan, view)))
+        Ok((key, Pending::Copy(plan, guards)))
+    }
+
+    /// A new scratch directory that lives as long as the step.
+    fn scratch(&self, guards: &mut Vec<ViewGuard>, what: &str) -> Result<PathBuf> {
+        let dir = self.store.temp_dir(what)?.keep();
+        guards.push(ViewGuard(None, dir.clone()));
+        Ok(dir)
     }
 
     /// The id of a local image, pulled first when the store lacks it (Docker's

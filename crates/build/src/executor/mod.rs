@@ -503,11 +503,8 @@ impl Builder<'_, '_> {
         });
         let (key, pending) = match &inst.kind {
             Kind::Run(r) => self.prepare_run(state, inst, r)?,
-            Kind::Copy(c) if c.parents => {
-                return Err(Error::step(line, "COPY --parents is not supported yet"))
-            }
-            Kind::Copy(c) => self.prepare_copy(state, inst, &c.files, c.from.as_deref(), false)?,
-            Kind::Add(a) => self.prepare_copy(state, inst, &a.files, None, true)?,
+            Kind::Copy(c) => self.prepare_copy(state, inst, copy_step::Step::Copy(c))?,
+            Kind::Add(a) => self.prepare_copy(state, inst, copy_step::Step::Add(a))?,
             _ => return Err(Error::step(line, "not a file system step")),
         };
         let hit = if self.opts.no_cache {
@@ -575,7 +572,8 @@ fn is_fs_step(kind: &Kind) -> bool {
 
 enum Pending {
     Run(PendingRun),
-    Copy(copy::Plan, Option<ViewGuard>),
+    /// The plan, and the scratch directories and views its sources are read from.
+    Copy(copy::Plan, Vec<ViewGuard>),
 }
 
 struct PendingRun {
@@ -586,7 +584,8 @@ struct PendingRun {
     network: String,
 }
 
-/// A `--from` view and the scratch directory it lives in, both gone when dropped.
+/// A `--from` view (if any) and the scratch directory it lives in, both gone when
+/// dropped.
 struct ViewGuard(Option<View>, PathBuf);
 
 impl Drop for ViewGuard {

@@ -36,10 +36,29 @@ impl Builder<'_, '_> {
                 v.push(doc.content.clone());
                 v
             }
-            _ => {
+            // A heredoc fed to a command (`RUN python3 <<EOF`, `RUN cat <<EOF >f`):
+            // as in BuildKit, the line and every body with its delimiter go to the shell
+            // as one script, so the shell does the redirection, the `<<-` tab stripping
+            // and (for unquoted delimiters) the expansion, with RUN's environment.
+            (CommandLine::Shell(text), docs) => {
+                let mut script = text.clone();
+                for d in docs {
+                    script.push('\n');
+                    script.push_str(&d.content);
+                    if !d.content.is_empty() && !d.content.ends_with('\n') {
+                        script.push('\n');
+                    }
+                    script.push_str(&d.name);
+                }
+                script.push('\n');
+                let mut v = metadata::shell(&state.run);
+                v.push(script);
+                v
+            }
+            (CommandLine::Exec(_), _) => {
                 return Err(Error::step(
                     line,
-                    "RUN with a heredoc fed to a command is not supported yet (use RUN <<EOF with the script as the body)",
+                    "RUN in exec form (a JSON array) cannot take a heredoc: write the command in shell form",
                 ))
             }
         };

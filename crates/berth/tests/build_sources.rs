@@ -1,0 +1,518 @@
+//! Where COPY and ADD read from, as Docker documents it: `--exclude` patterns on
+//! context and `--from` sources, `COPY --parents` (with the `/./` pivot), ADD of
+//! http URLs (name, mode 0600, Last-Modified time, no unpacking, `--checksum`, cached by
+//! content) and of git repositories (ref, subdirectory, `--keep-git-dir`), heredocs fed
+//! to RUN commands and COPY heredocs' expansion. URLs are served by a small HTTP server
+//! each test starts on 127.0.0.1; nothing else is contacted. Bad input fails with the
+//! line, commits nothing and leaves no scratch directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use testsupport::oci::{self, LayerCompression};
+use testsupport::{stderr, stdout, Berth};
+
+fn berth() -> Berth {
+    Berth::new(env!("CARGO_BIN_EXE_berth"))
+}
+
+fn busybox(b: &Berth) {
+    let spec = oci::busybox_image(LayerCompression::None);
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("image.tar");
+    oci::write_docker_archive(&archive, &spec, &["busybox"]);
+    b.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+}
+
+fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, content) in files {
+        let p = dir.path().join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, content).unwrap();
+    }
+    dir
+}
+
+fn build(b: &Berth, ctx: &Path, args: &[&str]) -> Output {
+    let mut a = vec!["build", "--network", "none"];
+    a.extend_from_slice(args);
+    a.push(ctx.to_str().unwrap());
+    b.run(&a)
+}
+
+fn build_ok(b: &Berth, ctx: &Path, args: &[&str]) -> String {
+    let out = build(b, ctx, args);
+    assert!(
+        out.status.success(),
+        "build failed\nstdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stderr(&out)
+}
+
+/// Runs a shell script in a new container of `image`.
+fn sh(b: &Berth, image: &str, script: &str) -> String {
+    b.ok(&["run", "--rm", image, "sh", "-c", script])
+}
+
+/// A failed build: its error names the line, no image or layer was added, and no
+/// scratch directory is left in the store.
+fn assert_fails_cleanly(b: &Berth, ctx: &Path, file: &str, wanted: &[&str]) {
+    let images = b.ok(&["images", "-q", "--no-trunc"]);
+    let layers = count(&b.root().join("store/layers"));
+    let f = ctx.join(file);
+    let out = build(b, ctx, &["-f", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{file}");
+    let err = stderr(&out);
+    for w in wanted {
+        assert!(err.contains(w), "{file}: wanted {w:?} in {err}");
+    }
+    assert_eq!(b.ok(&["images", "-q", "--no-trunc"]), images, "{file}");
+    assert_eq!(count(&b.root().join("store/layers")), layers, "{file}");
+    assert_eq!(
+        count(&b.root().join("store/tmp")),
+        0,
+        "{file}: scratch left"
+    );
+}
+
+fn count(dir: &Path) -> usize {
+    fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+/// Serves the files below a directory over HTTP/1.1 on 127.0.0.1, one request per
+/// connection, with a fixed Last-Modified. Stops when dropped.
+struct Server {
+    port: u16,
+    hits: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the server sends as Last-Modified, and the same time in seconds.
+const LAST_MODIFIED: &str = "Wed, 21 Oct 2015 07:28:00 GMT";
+const LAST_MODIFIED_SECS: &str = "1445412480";
+
+impl Server {
+    fn start(dir: PathBuf) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (h, s) = (hits.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(c) = conn {
+                    h.fetch_add(1, Ordering::SeqCst);
+                    serve(c, &dir);
+                }
+            }
+        });
+        Server {
+            port,
+            hits,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.port)
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(mut c: TcpStream, dir: &Path) {
+    let mut req = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&req);
+    let path = text.split_whitespace().nth(1).unwrap_or("/");
+    let path = path.split('?').next().unwrap_or("").trim_start_matches('/');
+    let file = dir.join(path);
+    let reply = match (path.contains(".."), fs::read(&file)) {
+        (false, Ok(body)) if file.is_file() => {
+            let mut r = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nLast-Modified: {LAST_MODIFIED}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            r.extend_from_slice(&body);
+            r
+        }
+        _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+    };
+    let _ = c.write_all(&reply);
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[test]
+fn copy_exclude_drops_matches_from_the_context_and_from_stages_and_is_in_the_key() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox AS src\n\
+             RUN mkdir -p /made/keep && echo k > /made/keep/k.txt && echo s > /made/skip.log\n\
+             FROM busybox\n\
+             COPY --exclude=*.txt hom* /one/\n\
+             COPY --exclude=**/*.md --exclude=sub dir /two/\n\
+             COPY --from=src --exclude=*.log /made /three/\n",
+        ),
+        ("home.txt", "t"),
+        ("home.md", "m"),
+        ("homer.sh", "s"),
+        ("dir/a.txt", "a"),
+        ("dir/b.md", "b"),
+        ("dir/sub/c.txt", "c"),
+        ("dir/deep/d.md", "d"),
+    ]);
+    build_ok(&b, ctx.path(), &["-t", "excl"]);
+    assert_eq!(
+        sh(&b, "excl", "cd / && find one two three | sort"),
+        "one\none/home.md\none/homer.sh\nthree\nthree/keep\nthree/keep/k.txt\ntwo\ntwo/a.txt\ntwo/deep"
+    );
+    // A new file that an --exclude drops changes nothing: all cached.
+    fs::write(ctx.path().join("dir/deep/new.md"), "n").unwrap();
+    let progress = build_ok(&b, ctx.path(), &["-t", "excl"]);
+    assert_eq!(progress.matches("CACHED").count(), 4, "{progress}");
+    // Dropping an --exclude is a different step.
+    let df = fs::read_to_string(ctx.path().join("Dockerfile")).unwrap();
+    fs::write(
+        ctx.path().join("Dockerfile"),
+        df.replace("--exclude=**/*.md ", ""),
+    )
+    .unwrap();
+    let progress = build_ok(&b, ctx.path(), &["-t", "excl"]);
+    assert_eq!(progress.matches("CACHED").count(), 2, "{progress}");
+    assert_eq!(
+        sh(&b, "excl", "cd /two && find . | sort"),
+        ".\n./a.txt\n./b.md\n./deep\n./deep/d.md\n./deep/new.md"
+    );
+    b.cleanup();
+}
+
+#[test]
+fn copy_parents_keeps_directories_below_the_root_or_the_pivot() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox AS stage\n\
+             RUN mkdir -p /s/deep && echo d > /s/deep/d.txt\n\
+             FROM busybox\n\
+             COPY --parents ./x/a.txt ./y/a.txt /p1/\n\
+             COPY --parents ./x/**/*.txt /p2/\n\
+             COPY --parents ./src/./a/b.txt /p3/\n\
+             COPY --parents --from=stage /s/deep/d.txt /p4/\n\
+             COPY --parents x/sub /p5/\n",
+        ),
+        ("x/a.txt", "xa"),
+        ("x/sub/b.txt", "xb"),
+        ("x/sub/c.md", "xc"),
+        ("y/a.txt", "ya"),
+        ("src/a/b.txt", "sb"),
+        (
+            "Dockerfile.outside",
+            "FROM busybox\nCOPY --parents ../x/a.txt /p/\n",
+        ),
+        // Port 1 on loopback: nothing is contacted, COPY refuses URLs before that.
+        (
+            "Dockerfile.url",
+            "FROM busybox\nCOPY http://127.0.0.1:1/f /p/\n",
+        ),
+    ]);
+    fs::set_permissions(
+        ctx.path().join("x/sub"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    build_ok(&b, ctx.path(), &["-t", "parents"]);
+    assert_eq!(
+        sh(
+            &b,
+            "parents",
+            "cd / && find p1 p2 p3 p4 p5 -type f | sort; cat p3/a/b.txt; echo; stat -c %a p5/x/sub"
+        ),
+        "p1/x/a.txt\np1/y/a.txt\np2/x/a.txt\np2/x/sub/b.txt\np3/a/b.txt\np4/s/deep/d.txt\n\
+         p5/x/sub/b.txt\np5/x/sub/c.md\nsb\n700"
+    );
+    assert_fails_cleanly(
+        &b,
+        ctx.path(),
+        "Dockerfile.outside",
+        &["Dockerfile:2: COPY ../x/a.txt: the path is outside the build context"],
+    );
+    assert_fails_cleanly(
+        &b,
+        ctx.path(),
+        "Dockerfile.url",
+        &["Dockerfile:2: COPY http://127.0.0.1:1/f: COPY only reads local files; use ADD"],
+    );
+    b.cleanup();
+}
+
+#[test]
+fn add_downloads_a_url_with_docker_mode_time_and_checksum_and_caches_by_content() {
+    let b = berth();
+    busybox(&b);
+    let files = tempfile::tempdir().unwrap();
+    fs::create_dir_all(files.path().join("files")).unwrap();
+    fs::write(files.path().join("files/hello.txt"), "hello v1\n").unwrap();
+    // A gzip tar: ADD of a URL must not unpack it.
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(6);
+    h.set_mode(0o644);
+    h.set_cksum();
+    tar.append_data(&mut h, "inner", &b"inner\n"[..]).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    let archive = gz.finish().unwrap();
+    fs::write(files.path().join("files/a.tar.gz"), &archive).unwrap();
+    let server = Server::start(files.path().to_path_buf());
+
+    let hello = server.url("files/hello.txt");
+    let tgz = server.url("files/a.tar.gz");
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            &format!(
+                "FROM busybox\nADD {hello} /dl/\n\
+                 ADD --chmod=0644 --chown=1:2 {hello} /dl/renamed.txt\n\
+                 ADD --checksum=sha256:{} {tgz} /dl/\n",
+                sha256(&archive)
+            ),
+        ),
+        (
+            "Dockerfile.mismatch",
+            &format!(
+                "FROM busybox\nADD --checksum=sha256:{} {hello} /x/\n",
+                "0".repeat(64)
+            ),
+        ),
+        (
+            "Dockerfile.badsum",
+            &format!("FROM busybox\nADD --checksum=md5:abc {hello} /x/\n"),
+        ),
+        (
+            "Dockerfile.404",
+            &format!(
+                "FROM busybox\nENV X=1\nADD {} /x/\n",
+                server.url("files/nope.txt")
+            ),
+        ),
+        (
+            "Dockerfile.refused",
+            &format!(
+                "FROM busybox\nADD http://127.0.0.1:{}/f /x/\n",
+                closed_port()
+            ),
+        ),
+    ]);
+    build_ok(&b, ctx.path(), &["-t", "dl"]);
+    assert_eq!(
+        sh(
+            &b,
+            "dl",
+            "cd /dl && stat -c '%n %a %u:%g %Y' hello.txt renamed.txt; cat hello.txt; ls; \
+             stat -c %s a.tar.gz"
+        ),
+        format!(
+            "hello.txt 600 0:0 {LAST_MODIFIED_SECS}\nrenamed.txt 644 1:2 {LAST_MODIFIED_SECS}\n\
+             hello v1\na.tar.gz\nhello.txt\nrenamed.txt\n{}",
+            archive.len()
+        )
+    );
+
+    // Unchanged content: downloaded again, then every step is a hit.
+    let before = server.hits();
+    let progress = build_ok(&b, ctx.path(), &["-t", "dl"]);
+    assert_eq!(progress.matches("CACHED").count(), 3, "{progress}");
+    assert_eq!(server.hits(), before + 3);
+    // Changed content behind the same URL: the steps that fetch it run again.
+    fs::write(files.path().join("files/hello.txt"), "hello v2\n").unwrap();
+    let progress = build_ok(&b, ctx.path(), &["-t", "dl"]);
+    assert_eq!(progress.matches("CACHED").count(), 0, "{progress}");
+    assert_eq!(sh(&b, "dl", "cat /dl/renamed.txt"), "hello v2");
+
+    assert_fails_cleanly(
+        &b,
+        ctx.path(),
+        "Dockerfile.mismatch",
+        &["Dockerfile:2: ADD ", "checksum mismatch"],
+    );
+    assert_fails_cleanly(
+        &b,
+        ctx.path(),
+        "Dockerfile.badsum",
+        &["Dockerfile:2: ADD --checksum=md5:abc: give a digest like sha256:"],
+    );
+    assert_fails_cleanly(
+        &b,
+        ctx.path(),
+        "Dockerfile.404",
+        &["Dockerfile:3: ADD downloading ", "404 Not Found"],
+    );
+    assert_fails_cleanly(
+        &b,
+        ctx.path(),
+        "Dockerfile.refused",
+        &["Dockerfile:2: ADD downloading ", "cannot connect"],
+    );
+    drop(server);
+    b.cleanup();
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t.invalid")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+}
+
+#[test]
+fn add_checks_out_a_git_ref_and_subdirectory_over_dumb_http() {
+    let b = berth();
+    busybox(&b);
+    let served = tempfile::tempdir().unwrap();
+    let work = served.path().join("work");
+    fs::create_dir_all(work.join("docs/sub")).unwrap();
+    git(&work, &["init", "-q"]);
+    fs::write(work.join("README"), "readme\n").unwrap();
+    fs::write(work.join("docs/guide.txt"), "guide v1\n").unwrap();
+    fs::write(work.join("docs/sub/x.txt"), "x\n").unwrap();
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "one"]);
+    git(&work, &["tag", "v1"]);
+    fs::write(work.join("docs/guide.txt"), "guide v2\n").unwrap();
+    git(&work, &["commit", "-q", "-am", "two"]);
+    git(
+        served.path(),
+        &["clone", "-q", "--bare", "work", "repo.git"],
+    );
+    git(&served.path().join("repo.git"), &["update-server-info"]);
+    let server = Server::start(served.path().to_path_buf());
+    let repo = server.url("repo.git");
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            &format!("FROM busybox\nADD {repo}#v1:docs /g1/\nADD --keep-git-dir {repo} /g2/\n"),
+        ),
+        (
+            "Dockerfile.noref",
+            &format!("FROM busybox\nADD {repo}#nope /g/\n"),
+        ),
+        (
+            "Dockerfile.nodir",
+            &format!("FROM busybox\nADD {repo}#v1:missing /g/\n"),
+        ),
+    ]);
+    build_ok(&b, ctx.path(), &["-t", "gitadd"]);
+    assert_eq!(
+        sh(
+            &b,
+            "gitadd",
+            "cd /g1 && find . | sort; cat guide.txt /g2/docs/guide.txt /g2/README; \
+             test -d /g2/.git && echo has-git"
+        ),
+        ".\n./guide.txt\n./sub\n./sub/x.txt\nguide v1\nguide v2\nreadme\nhas-git"
+    );
+    assert_fails_cleanly(
+        &b,
+        ctx.path(),
+        "Dockerfile.noref",
+        &["Dockerfile:2: ADD ", "no branch, tag or commit \"nope\""],
+    );
+    assert_fails_cleanly(
+        &b,
+        ctx.path(),
+        "Dockerfile.nodir",
+        &[
+            "Dockerfile:2: ADD ",
+            "no directory missing in the repository",
+        ],
+    );
+    drop(server);
+    b.cleanup();
+}
+
+#[test]
+fn heredocs_feed_run_commands_and_copy_heredocs_expand_unless_quoted() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nARG NAME=world\n\
+             RUN cat <<EOF > /greeting\nhello $NAME\nEOF\n\
+             RUN cat <<'RAW' > /raw\n$NAME stays\nRAW\n\
+             RUN cat <<-EOT > /tabbed\n\t\tindented\n\tEOT\n\
+             RUN cat <<A > /a && cat <<B > /b\nfirst\nA\nsecond\nB\n\
+             RUN sh <<EOF\necho from-stdin > /stdin\nEOF\n\
+             COPY <<EOF /expanded\nname=$NAME \"quoted\" \\$NAME\nEOF\n\
+             COPY <<\"EOF\" /literal\nname=$NAME\nEOF\n\
+             COPY <<inline.txt ctx.txt /mixed/\ninline\ninline.txt\n",
+        ),
+        ("ctx.txt", "from context\n"),
+    ]);
+    build_ok(&b, ctx.path(), &["-t", "hd"]);
+    assert_eq!(
+        sh(
+            &b,
+            "hd",
+            "cat /greeting /raw /tabbed /a /b /stdin /expanded /literal /mixed/inline.txt /mixed/ctx.txt"
+        ),
+        "hello world\n$NAME stays\nindented\nfirst\nsecond\nfrom-stdin\n\
+         name=world \"quoted\" $NAME\nname=$NAME\ninline\nfrom context"
+    );
+    b.cleanup();
+}
