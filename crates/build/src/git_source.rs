@@ -13,15 +13,39 @@ use crate::remote::GitRef;
 /// Checks `git` out into `dir` (which must exist and be empty); returns the commit.
 pub fn checkout(git: &GitRef, dir: &Path, keep_git_dir: bool) -> Result<String, String> {
     let wanted = git.reference.as_deref().unwrap_or("HEAD");
+    // git runs on the host: a ref that looks like an option (`--upload-pack=...`)
+    // would be one.
+    if wanted.starts_with('-') || git.url.starts_with('-') {
+        return Err(format!(
+            "{}#{wanted}: a git ref or URL cannot start with '-'",
+            git.url
+        ));
+    }
     run(dir, &["init", "-q"])?;
-    run(dir, &["remote", "add", "origin", &git.url])?;
+    run(dir, &["remote", "add", "--", "origin", &git.url])?;
     let fetched = run(
         dir,
-        &["fetch", "-q", "--depth=1", "--no-tags", "origin", wanted],
+        &[
+            "fetch",
+            "-q",
+            "--depth=1",
+            "--no-tags",
+            "--",
+            "origin",
+            wanted,
+        ],
     )
-    .or_else(|_| run(dir, &["fetch", "-q", "--no-tags", "origin", wanted]));
+    .or_else(|_| run(dir, &["fetch", "-q", "--no-tags", "--", "origin", wanted]));
     let commit = match fetched {
-        Ok(_) => run(dir, &["rev-parse", "--verify", "FETCH_HEAD^{commit}"])?,
+        Ok(_) => run(
+            dir,
+            &[
+                "rev-parse",
+                "--verify",
+                "--end-of-options",
+                "FETCH_HEAD^{commit}",
+            ],
+        )?,
         Err(first) => {
             // A commit id cannot be fetched by name from every server: fetch every
             // branch and tag, then look for it.
@@ -31,6 +55,7 @@ pub fn checkout(git: &GitRef, dir: &Path, keep_git_dir: bool) -> Result<String, 
                     "fetch",
                     "-q",
                     "--tags",
+                    "--",
                     "origin",
                     "+refs/heads/*:refs/remotes/origin/*",
                 ],
@@ -38,7 +63,12 @@ pub fn checkout(git: &GitRef, dir: &Path, keep_git_dir: bool) -> Result<String, 
             .map_err(|_| first.clone())?;
             run(
                 dir,
-                &["rev-parse", "--verify", &format!("{wanted}^{{commit}}")],
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--end-of-options",
+                    &format!("{wanted}^{{commit}}"),
+                ],
             )
             .map_err(|_| {
                 format!(
@@ -89,4 +119,23 @@ fn run(dir: &Path, args: &[&str]) -> Result<String, String> {
         "git {} failed: {last}",
         args.first().copied().unwrap_or("")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ref_that_looks_like_an_option_is_refused_before_git_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = GitRef {
+            url: "https://127.0.0.1:1/repo.git".into(),
+            reference: Some("--upload-pack=touch /tmp/x".into()),
+            subdir: None,
+        };
+        let e = checkout(&git, dir.path(), false).unwrap_err();
+        assert!(e.contains("cannot start with '-'"), "{e}");
+        // Nothing ran: not even `git init`.
+        assert!(!dir.path().join(".git").exists());
+    }
 }
