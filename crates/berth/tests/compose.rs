@@ -1227,3 +1227,26 @@ services:
     p.b.ok(&["rmi", "inline-app"]);
     p.assert_gone();
 }
+
+#[test]
+fn env_file_references_resolve_against_the_dot_env_file_too() {
+    let p = Project::new(
+        "envref",
+        r#"
+services:
+  app:
+    image: IMAGE
+    env_file: app.env
+    command: ["sh", "-c", "echo $$GREETING; sleep 300"]
+"#,
+    );
+    p.write(".env", "FROM_DOTENV=from-the-dot-env\n");
+    p.write("app.env", "GREETING=${FROM_DOTENV:-unset}\n");
+    p.ok(&["up", "-d"]);
+    assert_eq!(
+        p.ok(&["exec", "-T", "app", "sh", "-c", "echo $GREETING"]),
+        "from-the-dot-env"
+    );
+    p.ok(&["down", "-t", "0"]);
+    p.assert_gone();
+}

@@ -74,6 +74,9 @@ pub struct Loaded {
     pub files: Vec<PathBuf>,
     /// One line each, already saying where (`compose.yaml:12: ...`).
     pub warnings: Vec<String>,
+    /// The environment the files were interpolated with (the process environment over
+    /// the `.env` files): what `env_file` files' own `${VAR}`s resolve against too.
+    pub environment: BTreeMap<String, String>,
 }
 
 /// A load failure, displayed with the file and line when there is one
@@ -144,6 +147,7 @@ fn finish(m: MergedTree) -> Result<Loaded, LoadError> {
         disabled,
         files: m.files,
         warnings,
+        environment: m.env,
     })
 }
 

@@ -165,6 +165,7 @@ impl Ctx<'_> {
                         disabled: Vec::new(),
                         files: Vec::new(),
                         warnings: Vec::new(),
+                        environment: environment().into_iter().collect(),
                     },
                     labels_only: true,
                 })
@@ -195,7 +196,11 @@ impl Ctx<'_> {
             root: self.root,
             project: &loaded.project,
             config_files: loaded.files.clone(),
-            environment: environment(),
+            environment: loaded
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             events: &self.printer,
         }
     }
