@@ -610,3 +610,58 @@ fn an_interrupted_build_stops_and_removes_its_step_container() {
     assert!(!b.ok(&["images"]).contains("never"));
     b.cleanup();
 }
+
+#[test]
+fn concurrent_builds_sharing_a_base_and_a_run_leave_no_stray_images() {
+    let b = berth();
+    busybox(&b);
+    let shared = "FROM busybox\nRUN sleep 1; echo shared > /shared\n";
+    let ctx_a = context(&[("Dockerfile", &format!("{shared}RUN echo a > /which\n"))]);
+    let ctx_b = context(&[("Dockerfile", &format!("{shared}RUN echo b > /which\n"))]);
+    let spawn = |ctx: &Path, tag: &str| {
+        b.cmd()
+            .args(["build", "--network", "none", "-t", tag])
+            .arg(ctx)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let images = || b.ok(&["images", "-a", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let before = images();
+    let one = spawn(ctx_a.path(), "conc-a");
+    let two = spawn(ctx_b.path(), "conc-b");
+    // While the steps run, `images -a` shows nothing new: no throw-away records.
+    let mut seen_running = false;
+    for _ in 0..40 {
+        if !b.ok(&["ps", "-q"]).is_empty() {
+            seen_running = true;
+            assert_eq!(images(), before, "a build step showed up as an image");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(seen_running, "the build steps never ran");
+    for child in [one, two] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "build failed: {}", stderr(&out));
+    }
+    let mut after: Vec<String> = images().lines().map(String::from).collect();
+    after.sort();
+    let mut expected: Vec<String> = before
+        .lines()
+        .map(String::from)
+        .chain(["conc-a:latest".to_string(), "conc-b:latest".to_string()])
+        .collect();
+    expected.sort();
+    assert_eq!(after, expected);
+    assert_eq!(
+        b.ok(&["run", "--rm", "conc-a", "cat", "/shared", "/which"]),
+        "shared\na"
+    );
+    assert_eq!(
+        b.ok(&["run", "--rm", "conc-b", "cat", "/shared", "/which"]),
+        "shared\nb"
+    );
+    assert_eq!(b.ok(&["ps", "-a", "-q"]), "");
+    b.cleanup();
+}

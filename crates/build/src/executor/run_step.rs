@@ -91,8 +91,6 @@ impl Builder<'_, '_> {
             workdir: Some(cmd.workdir),
             network: cmd.network,
             layers: &state.config.rootfs.diff_ids,
-            architecture: &state.config.architecture,
-            os: &state.config.os,
         };
         let shown = command.argv.join(" ");
         let report = &mut *self.report;
