@@ -95,8 +95,10 @@ CMD ["cat made.txt"]
         &["-t", "demo:1", "-t", "demo:alias", "--network", "none"],
     );
     assert!(id.starts_with("sha256:"), "{id}");
-    assert!(progress.contains("#1 [1/4] FROM busybox"), "{progress}");
-    assert!(progress.contains("[4/4] RUN echo"), "{progress}");
+    // WORKDIR counts as a step: it makes its directory, as BuildKit does.
+    assert!(progress.contains("#1 [1/5] FROM busybox"), "{progress}");
+    assert!(progress.contains("[2/5] WORKDIR $APP_HOME"), "{progress}");
+    assert!(progress.contains("[5/5] RUN echo"), "{progress}");
 
     // CMD through the ENTRYPOINT, in the WORKDIR, as USER.
     assert_eq!(b.ok(&["run", "--rm", "demo:1"]), "hello from test");
@@ -402,9 +404,27 @@ fn skopeo_reads_the_config_of_a_saved_built_image() {
         .contains(&Value::from("GREETING=hi")));
     assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
     let history = config["history"].as_array().unwrap();
-    assert!(history.iter().any(|h| h["created_by"]
-        .as_str()
-        .is_some_and(|c| c.contains("echo x > /x"))));
+    // The built steps are worded as BuildKit words them, after busybox's own entry.
+    let built: Vec<(String, bool)> = history[1..]
+        .iter()
+        .map(|h| {
+            assert_eq!(h["comment"], "buildkit.dockerfile.v0", "{h}");
+            (
+                h["created_by"].as_str().unwrap().to_string(),
+                h["empty_layer"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, bool)> = [
+        ("RUN /bin/sh -c echo x > /x # buildkit", false),
+        ("ENV GREETING=hi", true),
+        ("LABEL tier=test", true),
+        ("CMD [\"cat\" \"/x\"]", true),
+    ]
+    .iter()
+    .map(|(c, e)| (c.to_string(), *e))
+    .collect();
+    assert_eq!(built, expected);
     b.cleanup();
 }
 
@@ -608,6 +628,88 @@ fn an_interrupted_build_stops_and_removes_its_step_container() {
     );
     assert_eq!(b.ok(&["ps", "-a", "-q"]), "");
     assert!(!b.ok(&["images"]).contains("never"));
+    b.cleanup();
+}
+
+/// The image's history as (created_by, empty_layer), after the base image's entries.
+fn built_history(b: &Berth, name: &str, base_entries: usize) -> Vec<(String, bool)> {
+    let out = b.ok(&["image", "inspect", "-f", "{{json .Id}}", name]);
+    let id: String = serde_json::from_str(&out).unwrap();
+    let blob = b
+        .root()
+        .join("store/blobs/sha256")
+        .join(id.trim_start_matches("sha256:"));
+    let config: Value = serde_json::from_slice(&fs::read(blob).unwrap()).unwrap();
+    config["history"].as_array().unwrap()[base_entries..]
+        .iter()
+        .map(|h| {
+            (
+                h["created_by"].as_str().unwrap().to_string(),
+                h["empty_layer"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn workdir_makes_its_directory_owned_by_the_user_in_a_layer() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\nWORKDIR /app\nRUN pwd > here\nUSER 1000:1001\nWORKDIR /home/u/work\nRUN touch mine\nWORKDIR /tmp\nARG V=1\nEXPOSE 80 53/udp\n",
+    )]);
+    let (_, progress) = build_ok(&b, ctx.path(), &["-t", "wd", "--network", "none"]);
+    assert!(progress.contains("[2/6] WORKDIR /app"), "{progress}");
+    assert_eq!(b.ok(&["run", "--rm", "wd", "pwd"]), "/tmp");
+    assert_eq!(
+        b.ok(&["run", "--rm", "-w", "/app", "wd", "cat", "here"]),
+        "/app"
+    );
+    assert_eq!(
+        b.ok(&[
+            "run",
+            "--rm",
+            "wd",
+            "stat",
+            "-c",
+            "%u:%g %a",
+            "/app",
+            "/home/u",
+            "/home/u/work",
+            "/home/u/work/mine"
+        ]),
+        "0:0 755\n1000:1001 755\n1000:1001 755\n1000:1001 644"
+    );
+    // A directory that exists makes no layer; one that does not is a layer of its own.
+    let expected: Vec<(String, bool)> = [
+        ("WORKDIR /app", false),
+        ("RUN /bin/sh -c pwd > here # buildkit", false),
+        ("USER 1000:1001", true),
+        ("WORKDIR /home/u/work", false),
+        ("RUN /bin/sh -c touch mine # buildkit", false),
+        ("WORKDIR /tmp", true),
+        ("ARG V=1", true),
+        ("EXPOSE map[53/udp:{} 80/tcp:{}]", true),
+    ]
+    .iter()
+    .map(|(c, e)| (c.to_string(), *e))
+    .collect();
+    assert_eq!(built_history(&b, "wd", 1), expected);
+    // A rebuild finds every step, WORKDIR included, in the cache: same image.
+    let first = b.ok(&["image", "inspect", "-f", "{{.Id}}", "wd"]);
+    let (_, progress) = build_ok(&b, ctx.path(), &["-t", "wd", "--network", "none"]);
+    assert_eq!(progress.matches("CACHED").count(), 5, "{progress}");
+    assert_eq!(b.ok(&["image", "inspect", "-f", "{{.Id}}", "wd"]), first);
+    // A path through a file is an error naming it.
+    let bad = context(&[("Dockerfile", "FROM busybox\nWORKDIR /etc/passwd/x\n")]);
+    let out = build(&b, bad.path(), &["--network", "none"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("/etc/passwd exists and is not a directory"),
+        "{}",
+        stderr(&out)
+    );
     b.cleanup();
 }
 

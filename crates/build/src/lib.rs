@@ -5,7 +5,7 @@
 //! executes a RUN step as a berth container and `diff` turns that container's overlay
 //! upper dir into a layer tar; `layers` reads a stage's files from its layers;
 //! `commit` publishes layers and the image; `metadata` applies the config-only
-//! instructions; `cache` remembers finished steps; `executor` drives the stages.
+//! instructions; `workdir` makes WORKDIR's directory; `history` words the history; `cache` remembers finished steps; `executor` drives the stages.
 //!
 //! It never prints: progress goes to the caller through [`Event`]s.
 
@@ -16,12 +16,14 @@ pub mod copy;
 pub mod diff;
 pub mod error;
 pub mod executor;
+pub mod history;
 pub mod layers;
 pub mod metadata;
 pub mod options;
 pub mod pattern;
 pub mod run;
 pub mod sources;
+pub mod workdir;
 
 pub use error::{Error, Result};
 pub use executor::build;
