@@ -767,3 +767,42 @@ fn concurrent_builds_sharing_a_base_and_a_run_leave_no_stray_images() {
     assert_eq!(b.ok(&["ps", "-a", "-q"]), "");
     b.cleanup();
 }
+
+#[test]
+fn image_gc_keeps_the_build_cache_until_builder_prune() {
+    let b = berth();
+    busybox(&b);
+    // A container keeps the base image through `image prune -a`.
+    let keeper = b.ok(&["create", "busybox", "true"]);
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nRUN head -c 300000 /dev/urandom > /blob\nCOPY a.txt /a.txt\nWORKDIR /made\n",
+        ),
+        ("a.txt", "a\n"),
+    ]);
+    let (first, _) = build_ok(&b, ctx.path(), &["-t", "gc-kept", "--network", "none"]);
+    b.ok(&["rmi", "gc-kept"]);
+    b.ok(&["image", "prune", "-a", "-f"]);
+    assert!(!b.ok(&["images"]).contains("gc-kept"));
+    let (again, progress) = build_ok(&b, ctx.path(), &["-t", "gc-kept", "--network", "none"]);
+    assert_eq!(progress.matches("CACHED").count(), 3, "{progress}");
+    assert_eq!(again, first, "the cache rebuilt the same image");
+
+    // builder prune drops the cache and the layers only it kept (the image is gone).
+    b.ok(&["rmi", "gc-kept"]);
+    let out = b.ok(&["builder", "prune", "-f"]);
+    assert!(out.contains("Deleted build cache entries: "), "{out}");
+    let reclaimed = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Total reclaimed space: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        reclaimed.ends_with("kB") || reclaimed.ends_with("MB"),
+        "{out}"
+    );
+    let (_, progress) = build_ok(&b, ctx.path(), &["-t", "gc-kept", "--network", "none"]);
+    assert!(!progress.contains("CACHED"), "{progress}");
+    b.ok(&["rm", &keeper]);
+    b.cleanup();
+}

@@ -105,7 +105,7 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
 
 #[derive(Subcommand, Debug)]
 pub enum BuilderCommand {
-    /// Forget the build cache (the layers go at the next image prune).
+    /// Forget the build cache and delete the layers only it kept.
     Prune {
         /// Do not ask for confirmation (there is nothing to confirm: accepted for Docker compatibility).
         #[arg(short = 'f', long)]
@@ -118,9 +118,13 @@ pub enum BuilderCommand {
 
 pub fn builder(root: &StateRoot, c: BuilderCommand) -> engine::Result<i32> {
     match c {
-        BuilderCommand::Prune { .. } => match build::cache::Cache::open(root.dir()).prune() {
-            Ok(n) => {
+        BuilderCommand::Prune { .. } => match build::cache::prune(root) {
+            Ok((n, bytes)) => {
                 println!("Deleted build cache entries: {n}");
+                println!(
+                    "Total reclaimed space: {}",
+                    engine::units::human_size(bytes)
+                );
                 Ok(0)
             }
             Err(e) => {

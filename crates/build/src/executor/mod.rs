@@ -504,6 +504,10 @@ impl Builder<'_, '_> {
                 (layer, created)
             }
         };
+        // The cache keeps its layer through image GC until `builder prune`.
+        if let Some(l) = &layer {
+            self.store.add_root(cache::GC_HOLDER, l)?;
+        }
         // Later steps depend on what this one made, not only on how it was asked for:
         // if it had to run again and made different files, they are misses.
         let made = layer
