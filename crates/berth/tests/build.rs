@@ -806,3 +806,102 @@ fn image_gc_keeps_the_build_cache_until_builder_prune() {
     b.ok(&["rm", &keeper]);
     b.cleanup();
 }
+
+/// `berth build ARGS` on a pseudo-terminal (util-linux `script`): (exit code, screen).
+fn build_on_tty(b: &Berth, ctx: &Path, args: &[&str]) -> (i32, String) {
+    let mut line = format!("{} build", env!("CARGO_BIN_EXE_berth"));
+    for a in args {
+        line.push_str(&format!(" '{a}'"));
+    }
+    line.push_str(&format!(" '{}'", ctx.display()));
+    let template = b.cmd();
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &line, "/dev/null"]);
+    for (k, v) in template.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let out = script.stdin(std::process::Stdio::null()).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn tty_progress_draws_steps_in_place_and_passes_the_exit_code_through() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nRUN echo first-line; sleep 0.3; echo second-line\nCOPY a.txt /a.txt\n",
+        ),
+        ("a.txt", "a\n"),
+    ]);
+    let (code, screen) = build_on_tty(
+        &b,
+        ctx.path(),
+        &["--progress", "tty", "-t", "tty-img", "--network", "none"],
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("[+] Building"), "{screen}");
+    assert!(screen.contains("FINISHED"), "{screen}");
+    assert!(
+        screen.contains("\x1b[2K"),
+        "the screen is not redrawn in place: {screen:?}"
+    );
+    assert!(screen.contains(" => [2/3] RUN echo first-line"), "{screen}");
+    assert!(screen.contains(" => => # first-line"), "{screen}");
+    assert!(screen.contains(" => [3/3] COPY a.txt /a.txt"), "{screen}");
+    assert!(
+        !screen.contains("#2 DONE"),
+        "plain lines in tty mode: {screen}"
+    );
+
+    // Rebuilt: the steps are CACHED; auto on a terminal is tty too (BUILDKIT_PROGRESS).
+    b.set_env("BUILDKIT_PROGRESS", "auto");
+    let (code, screen) = build_on_tty(&b, ctx.path(), &["-t", "tty-img", "--network", "none"]);
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains(" => CACHED [2/3] RUN echo first-line"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(" => CACHED [3/3] COPY a.txt /a.txt"),
+        "{screen}"
+    );
+
+    // A failing step: its whole output and exit code after the last screen, and the
+    // build's exit code through the terminal.
+    let bad = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN echo out-1; echo out-2 >&2; exit 7\n",
+    )]);
+    let (code, screen) = build_on_tty(&b, bad.path(), &["--progress=tty", "--network", "none"]);
+    assert_eq!(code, 1, "{screen}");
+    assert!(
+        screen.contains(" => ERROR [2/2] RUN echo out-1"),
+        "{screen}"
+    );
+    let after = &screen[screen.rfind("FINISHED").unwrap()..];
+    assert!(
+        after.contains("out-1") && after.contains("out-2"),
+        "{screen}"
+    );
+    assert!(after.contains("exit code 7"), "{screen}");
+
+    // Off a terminal, auto is plain.
+    let out = build(&b, ctx.path(), &["-t", "tty-img", "--network", "none"]);
+    assert!(stderr(&out).contains("#2 CACHED"), "{}", stderr(&out));
+    b.set_env("BUILDKIT_PROGRESS", "fancy");
+    let out = build(&b, ctx.path(), &["--network", "none"]);
+    assert!(
+        stderr(&out).contains("BUILDKIT_PROGRESS=\"fancy\": use auto, plain, tty or quiet"),
+        "{}",
+        stderr(&out)
+    );
+    b.cleanup();
+}
