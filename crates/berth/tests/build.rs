@@ -95,8 +95,10 @@ CMD ["cat made.txt"]
         &["-t", "demo:1", "-t", "demo:alias", "--network", "none"],
     );
     assert!(id.starts_with("sha256:"), "{id}");
-    assert!(progress.contains("#1 [1/4] FROM busybox"), "{progress}");
-    assert!(progress.contains("[4/4] RUN echo"), "{progress}");
+    // WORKDIR counts as a step: it makes its directory, as BuildKit does.
+    assert!(progress.contains("#1 [1/5] FROM busybox"), "{progress}");
+    assert!(progress.contains("[2/5] WORKDIR $APP_HOME"), "{progress}");
+    assert!(progress.contains("[5/5] RUN echo"), "{progress}");
 
     // CMD through the ENTRYPOINT, in the WORKDIR, as USER.
     assert_eq!(b.ok(&["run", "--rm", "demo:1"]), "hello from test");
@@ -402,9 +404,27 @@ fn skopeo_reads_the_config_of_a_saved_built_image() {
         .contains(&Value::from("GREETING=hi")));
     assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
     let history = config["history"].as_array().unwrap();
-    assert!(history.iter().any(|h| h["created_by"]
-        .as_str()
-        .is_some_and(|c| c.contains("echo x > /x"))));
+    // The built steps are worded as BuildKit words them, after busybox's own entry.
+    let built: Vec<(String, bool)> = history[1..]
+        .iter()
+        .map(|h| {
+            assert_eq!(h["comment"], "buildkit.dockerfile.v0", "{h}");
+            (
+                h["created_by"].as_str().unwrap().to_string(),
+                h["empty_layer"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, bool)> = [
+        ("RUN /bin/sh -c echo x > /x # buildkit", false),
+        ("ENV GREETING=hi", true),
+        ("LABEL tier=test", true),
+        ("CMD [\"cat\" \"/x\"]", true),
+    ]
+    .iter()
+    .map(|(c, e)| (c.to_string(), *e))
+    .collect();
+    assert_eq!(built, expected);
     b.cleanup();
 }
 
@@ -608,5 +628,280 @@ fn an_interrupted_build_stops_and_removes_its_step_container() {
     );
     assert_eq!(b.ok(&["ps", "-a", "-q"]), "");
     assert!(!b.ok(&["images"]).contains("never"));
+    b.cleanup();
+}
+
+/// The image's history as (created_by, empty_layer), after the base image's entries.
+fn built_history(b: &Berth, name: &str, base_entries: usize) -> Vec<(String, bool)> {
+    let out = b.ok(&["image", "inspect", "-f", "{{json .Id}}", name]);
+    let id: String = serde_json::from_str(&out).unwrap();
+    let blob = b
+        .root()
+        .join("store/blobs/sha256")
+        .join(id.trim_start_matches("sha256:"));
+    let config: Value = serde_json::from_slice(&fs::read(blob).unwrap()).unwrap();
+    config["history"].as_array().unwrap()[base_entries..]
+        .iter()
+        .map(|h| {
+            (
+                h["created_by"].as_str().unwrap().to_string(),
+                h["empty_layer"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn workdir_makes_its_directory_owned_by_the_user_in_a_layer() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\nWORKDIR /app\nRUN pwd > here\nUSER 1000:1001\nWORKDIR /home/u/work\nRUN touch mine\nWORKDIR /tmp\nARG V=1\nEXPOSE 80 53/udp\n",
+    )]);
+    let (_, progress) = build_ok(&b, ctx.path(), &["-t", "wd", "--network", "none"]);
+    assert!(progress.contains("[2/6] WORKDIR /app"), "{progress}");
+    assert_eq!(b.ok(&["run", "--rm", "wd", "pwd"]), "/tmp");
+    assert_eq!(
+        b.ok(&["run", "--rm", "-w", "/app", "wd", "cat", "here"]),
+        "/app"
+    );
+    assert_eq!(
+        b.ok(&[
+            "run",
+            "--rm",
+            "wd",
+            "stat",
+            "-c",
+            "%u:%g %a",
+            "/app",
+            "/home/u",
+            "/home/u/work",
+            "/home/u/work/mine"
+        ]),
+        "0:0 755\n1000:1001 755\n1000:1001 755\n1000:1001 644"
+    );
+    // A directory that exists makes no layer; one that does not is a layer of its own.
+    let expected: Vec<(String, bool)> = [
+        ("WORKDIR /app", false),
+        ("RUN /bin/sh -c pwd > here # buildkit", false),
+        ("USER 1000:1001", true),
+        ("WORKDIR /home/u/work", false),
+        ("RUN /bin/sh -c touch mine # buildkit", false),
+        ("WORKDIR /tmp", true),
+        ("ARG V=1", true),
+        ("EXPOSE map[53/udp:{} 80/tcp:{}]", true),
+    ]
+    .iter()
+    .map(|(c, e)| (c.to_string(), *e))
+    .collect();
+    assert_eq!(built_history(&b, "wd", 1), expected);
+    // A rebuild finds every step, WORKDIR included, in the cache: same image.
+    let first = b.ok(&["image", "inspect", "-f", "{{.Id}}", "wd"]);
+    let (_, progress) = build_ok(&b, ctx.path(), &["-t", "wd", "--network", "none"]);
+    assert_eq!(progress.matches("CACHED").count(), 5, "{progress}");
+    assert_eq!(b.ok(&["image", "inspect", "-f", "{{.Id}}", "wd"]), first);
+    // A path through a file is an error naming it.
+    let bad = context(&[("Dockerfile", "FROM busybox\nWORKDIR /etc/passwd/x\n")]);
+    let out = build(&b, bad.path(), &["--network", "none"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("/etc/passwd exists and is not a directory"),
+        "{}",
+        stderr(&out)
+    );
+    b.cleanup();
+}
+
+#[test]
+fn concurrent_builds_sharing_a_base_and_a_run_leave_no_stray_images() {
+    let b = berth();
+    busybox(&b);
+    let shared = "FROM busybox\nRUN sleep 1; echo shared > /shared\n";
+    let ctx_a = context(&[("Dockerfile", &format!("{shared}RUN echo a > /which\n"))]);
+    let ctx_b = context(&[("Dockerfile", &format!("{shared}RUN echo b > /which\n"))]);
+    let spawn = |ctx: &Path, tag: &str| {
+        b.cmd()
+            .args(["build", "--network", "none", "-t", tag])
+            .arg(ctx)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let images = || b.ok(&["images", "-a", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let before = images();
+    let one = spawn(ctx_a.path(), "conc-a");
+    let two = spawn(ctx_b.path(), "conc-b");
+    // While the steps run, `images -a` shows nothing new: no throw-away records.
+    let mut seen_running = false;
+    for _ in 0..40 {
+        if !b.ok(&["ps", "-q"]).is_empty() {
+            seen_running = true;
+            assert_eq!(images(), before, "a build step showed up as an image");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(seen_running, "the build steps never ran");
+    for child in [one, two] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "build failed: {}", stderr(&out));
+    }
+    let mut after: Vec<String> = images().lines().map(String::from).collect();
+    after.sort();
+    let mut expected: Vec<String> = before
+        .lines()
+        .map(String::from)
+        .chain(["conc-a:latest".to_string(), "conc-b:latest".to_string()])
+        .collect();
+    expected.sort();
+    assert_eq!(after, expected);
+    assert_eq!(
+        b.ok(&["run", "--rm", "conc-a", "cat", "/shared", "/which"]),
+        "shared\na"
+    );
+    assert_eq!(
+        b.ok(&["run", "--rm", "conc-b", "cat", "/shared", "/which"]),
+        "shared\nb"
+    );
+    assert_eq!(b.ok(&["ps", "-a", "-q"]), "");
+    b.cleanup();
+}
+
+#[test]
+fn image_gc_keeps_the_build_cache_until_builder_prune() {
+    let b = berth();
+    busybox(&b);
+    // A container keeps the base image through `image prune -a`.
+    let keeper = b.ok(&["create", "busybox", "true"]);
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nRUN head -c 300000 /dev/urandom > /blob\nCOPY a.txt /a.txt\nWORKDIR /made\n",
+        ),
+        ("a.txt", "a\n"),
+    ]);
+    let (first, _) = build_ok(&b, ctx.path(), &["-t", "gc-kept", "--network", "none"]);
+    b.ok(&["rmi", "gc-kept"]);
+    b.ok(&["image", "prune", "-a", "-f"]);
+    assert!(!b.ok(&["images"]).contains("gc-kept"));
+    let (again, progress) = build_ok(&b, ctx.path(), &["-t", "gc-kept", "--network", "none"]);
+    assert_eq!(progress.matches("CACHED").count(), 3, "{progress}");
+    assert_eq!(again, first, "the cache rebuilt the same image");
+
+    // builder prune drops the cache and the layers only it kept (the image is gone).
+    b.ok(&["rmi", "gc-kept"]);
+    let out = b.ok(&["builder", "prune", "-f"]);
+    assert!(out.contains("Deleted build cache entries: "), "{out}");
+    let reclaimed = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Total reclaimed space: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        reclaimed.ends_with("kB") || reclaimed.ends_with("MB"),
+        "{out}"
+    );
+    let (_, progress) = build_ok(&b, ctx.path(), &["-t", "gc-kept", "--network", "none"]);
+    assert!(!progress.contains("CACHED"), "{progress}");
+    b.ok(&["rm", &keeper]);
+    b.cleanup();
+}
+
+/// `berth build ARGS` on a pseudo-terminal (util-linux `script`): (exit code, screen).
+fn build_on_tty(b: &Berth, ctx: &Path, args: &[&str]) -> (i32, String) {
+    let mut line = format!("{} build", env!("CARGO_BIN_EXE_berth"));
+    for a in args {
+        line.push_str(&format!(" '{a}'"));
+    }
+    line.push_str(&format!(" '{}'", ctx.display()));
+    let template = b.cmd();
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &line, "/dev/null"]);
+    for (k, v) in template.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let out = script.stdin(std::process::Stdio::null()).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn tty_progress_draws_steps_in_place_and_passes_the_exit_code_through() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nRUN echo first-line; sleep 0.3; echo second-line\nCOPY a.txt /a.txt\n",
+        ),
+        ("a.txt", "a\n"),
+    ]);
+    let (code, screen) = build_on_tty(
+        &b,
+        ctx.path(),
+        &["--progress", "tty", "-t", "tty-img", "--network", "none"],
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("[+] Building"), "{screen}");
+    assert!(screen.contains("FINISHED"), "{screen}");
+    assert!(
+        screen.contains("\x1b[2K"),
+        "the screen is not redrawn in place: {screen:?}"
+    );
+    assert!(screen.contains(" => [2/3] RUN echo first-line"), "{screen}");
+    assert!(screen.contains(" => => # first-line"), "{screen}");
+    assert!(screen.contains(" => [3/3] COPY a.txt /a.txt"), "{screen}");
+    assert!(
+        !screen.contains("#2 DONE"),
+        "plain lines in tty mode: {screen}"
+    );
+
+    // Rebuilt: the steps are CACHED; auto on a terminal is tty too (BUILDKIT_PROGRESS).
+    b.set_env("BUILDKIT_PROGRESS", "auto");
+    let (code, screen) = build_on_tty(&b, ctx.path(), &["-t", "tty-img", "--network", "none"]);
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains(" => CACHED [2/3] RUN echo first-line"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(" => CACHED [3/3] COPY a.txt /a.txt"),
+        "{screen}"
+    );
+
+    // A failing step: its whole output and exit code after the last screen, and the
+    // build's exit code through the terminal.
+    let bad = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN echo out-1; echo out-2 >&2; exit 7\n",
+    )]);
+    let (code, screen) = build_on_tty(&b, bad.path(), &["--progress=tty", "--network", "none"]);
+    assert_eq!(code, 1, "{screen}");
+    assert!(
+        screen.contains(" => ERROR [2/2] RUN echo out-1"),
+        "{screen}"
+    );
+    let after = &screen[screen.rfind("FINISHED").unwrap()..];
+    assert!(
+        after.contains("out-1") && after.contains("out-2"),
+        "{screen}"
+    );
+    assert!(after.contains("exit code 7"), "{screen}");
+
+    // Off a terminal, auto is plain.
+    let out = build(&b, ctx.path(), &["-t", "tty-img", "--network", "none"]);
+    assert!(stderr(&out).contains("#2 CACHED"), "{}", stderr(&out));
+    b.set_env("BUILDKIT_PROGRESS", "fancy");
+    let out = build(&b, ctx.path(), &["--network", "none"]);
+    assert!(
+        stderr(&out).contains("BUILDKIT_PROGRESS=\"fancy\": use auto, plain, tty or quiet"),
+        "{}",
+        stderr(&out)
+    );
     b.cleanup();
 }

@@ -1,7 +1,9 @@
 //! The build cache index under `ROOT/build-cache/`: one small JSON file per finished
 //! step, named by the step's cache key, saying which layer (if any) the step made and
-//! when. The layers themselves stay in the image store; an entry whose layer is gone
-//! is a miss. Never holds file contents.
+//! when. The layers themselves stay in the image store, kept through image GC as the
+//! store's `build-cache` roots until `builder prune` (as Docker keeps build cache apart
+//! from images); an entry whose layer is gone anyway is a miss. Never holds file
+//! contents.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,6 +13,9 @@ use sha2::{Digest as _, Sha256};
 use store::Digest;
 
 use crate::error::{IoContext, Result};
+
+/// The store's GC root holder for the layers cache entries name.
+pub const GC_HOLDER: &str = "build-cache";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -60,6 +65,19 @@ impl Cache {
         }
         Ok(n)
     }
+}
+
+/// `berth builder prune`: forgets every entry, lets go of the layers they kept and
+/// collects those nothing else uses. Returns the entries removed and the bytes freed.
+pub fn prune(root: &engine::StateRoot) -> Result<(usize, u64)> {
+    let store = engine::images::open_store(root)?;
+    // Exclusive: a build in progress (shared lock) finishes first.
+    let lock = store.lock_exclusive()?;
+    let n = Cache::open(root.dir()).prune()?;
+    store.drop_roots(GC_HOLDER, &lock)?;
+    let pinned = engine::images::pinned_layers(root, &store)?;
+    let stats = store.gc(&lock, &pinned)?;
+    Ok((n, stats.bytes))
 }
 
 /// A step's key: its parent's key and everything that decides what the step makes.

@@ -7,8 +7,9 @@
 //! executes a RUN step as a berth container and `diff` turns that container's overlay
 //! upper dir into a layer tar; `layers` reads a stage's files from its layers;
 //! `commit` publishes layers and the image, `output` sends it to the store, a
-//! registry or an archive; `metadata` applies the config-only
-//! instructions; `cache` remembers finished steps; `executor` drives the stages.
+//! registry or an archive; `metadata` applies the config-only instructions; `workdir`
+//! makes WORKDIR's directory; `history` words the history; `cache` remembers finished
+//! steps; `executor` drives the stages.
 //!
 //! It never prints: progress goes to the caller through [`Event`]s.
 
@@ -21,6 +22,7 @@ pub mod download;
 pub mod error;
 pub mod executor;
 pub mod git_source;
+pub mod history;
 pub mod layers;
 pub mod metadata;
 pub mod options;
@@ -29,6 +31,7 @@ pub mod pattern;
 pub mod remote;
 pub mod run;
 pub mod sources;
+pub mod workdir;
 
 pub use error::{Error, Result};
 pub use executor::build;

@@ -1,4 +1,4 @@
-//! RUN: executes one command as a berth container whose image is the stage so far,
+//! RUN: executes one command as a berth container whose root is the stage's layers so far,
 //! then turns the container's overlay upper dir into the step's layer. Owns the
 //! container's whole life: it is always removed (with its anonymous volumes), whether
 //! the command succeeds, fails or cannot start. Never changes how containers work.
@@ -10,7 +10,6 @@ use std::path::Path;
 
 use engine::containers::CreateOptions;
 use engine::StateRoot;
-use store::config::{ImageConfig, RootFs};
 use store::{Digest, Store};
 
 use crate::commit;
@@ -27,8 +26,6 @@ pub struct Command<'a> {
     pub network: String,
     /// The layers so far, bottom first.
     pub layers: &'a [Digest],
-    pub architecture: &'a str,
-    pub os: &'a str,
     /// Set when the build stops (another stage failed, or a signal): the command's
     /// container is killed.
     pub cancel: &'a std::sync::atomic::AtomicBool,
@@ -51,36 +48,12 @@ pub fn run(
     cmd: &Command<'_>,
     on_output: &mut dyn FnMut(&[u8]),
 ) -> Result<Outcome> {
-    // The container needs an image: the layers so far, with an empty run config (the
-    // command, environment, user and directory are given explicitly, and a base
-    // image's health check or volumes must not act during a build step).
-    let base = ImageConfig {
-        architecture: cmd.architecture.to_string(),
-        os: cmd.os.to_string(),
-        config: Some(Default::default()),
-        rootfs: RootFs {
-            kind: "layers".into(),
-            diff_ids: cmd.layers.to_vec(),
-        },
-        ..Default::default()
-    };
-    let (image, existed) = commit::put_image(store, &base)?;
-    let result = run_in(root, store, &image, cmd, on_output);
-    if !existed && !store.names()?.is_named(&image) {
-        let _ = store.remove_image_record(&image);
-    }
-    result
-}
-
-fn run_in(
-    root: &StateRoot,
-    store: &Store,
-    image: &Digest,
-    cmd: &Command<'_>,
-    on_output: &mut dyn FnMut(&[u8]),
-) -> Result<Outcome> {
+    // The container runs on the layers so far with an empty image config (the command,
+    // environment, user and directory are given explicitly, and a base image's health
+    // check or volumes must not act during a build step). No image record is made: one
+    // would show in `images` and could be removed by a concurrent build using it too.
     let mut opts = CreateOptions {
-        image: Some(image.hex().to_string()),
+        layers: Some(cmd.layers.to_vec()),
         command: cmd.argv.clone(),
         entrypoint: Some(Vec::new()),
         env: cmd.env.clone(),

@@ -18,8 +18,13 @@ use crate::{ids, options, spec, time, units, volumes};
 pub struct CreateOptions {
     pub name: Option<String>,
     pub rootfs: Option<PathBuf>,
-    /// The image to run, as the user named it (ignored when `rootfs` is given).
+    /// The image to run, as the user named it (ignored when `rootfs` or `layers` is given).
     pub image: Option<String>,
+    /// A root filesystem made of store layers (diff ids, bottom first) with an empty
+    /// image config and no image record: what a build step runs on. Nothing about it is
+    /// visible in `images`, and no other build can remove it meanwhile (the container
+    /// record pins the layers). Ignored when `rootfs` is given.
+    pub layers: Option<Vec<store::Digest>>,
     pub command: Vec<String>,
     /// The entrypoint as an argv (`--entrypoint X` is `[X]`, compose gives lists);
     /// `Some(vec![])` clears the image's entrypoint.
@@ -69,6 +74,8 @@ enum RootSource {
         lowers: Vec<PathBuf>,
         config: Box<store::config::RunConfig>,
     },
+    /// Store layers without an image (a build step): `shown` stands in for the image.
+    Layers { shown: String, lowers: Vec<PathBuf> },
 }
 
 fn root_source(
@@ -92,6 +99,19 @@ fn root_source(
     }
     let store = crate::images::open_store(root)?;
     let lock = store.lock_shared()?;
+    if let Some(layers) = &opts.layers {
+        if let Some(missing) = layers.iter().find(|d| !store.has_layer(d)) {
+            return Err(Error::invalid(format!(
+                "layer {missing} is not in the image store (it was removed meanwhile; build again)"
+            )));
+        }
+        let shown = match layers.last() {
+            Some(top) => format!("layers:{}", top.short()),
+            None => "layers:scratch".to_string(),
+        };
+        let lowers = layers.iter().rev().map(|d| store.layer_root(d)).collect();
+        return Ok((RootSource::Layers { shown, lowers }, Some(lock)));
+    }
     let given = opts.image.clone().ok_or_else(|| {
         Error::invalid("no image given: berth run [OPTIONS] IMAGE [COMMAND] (or --rootfs DIR)")
     })?;
@@ -128,6 +148,9 @@ fn build_record(
             lowers,
             config,
         } => (&**config, lowers.clone(), id.to_string(), given.clone()),
+        RootSource::Layers { shown, lowers } => {
+            (&empty, lowers.clone(), shown.clone(), shown.clone())
+        }
     };
 
     let mut env = Vec::new();

@@ -1,5 +1,6 @@
-//! Mark and sweep. The roots are image records and the layers running or stopped
-//! containers use (the caller passes those in: the store knows nothing of containers).
+//! Mark and sweep. The roots are image records, the layers running or stopped
+//! containers use (the caller passes those in: the store knows nothing of containers)
+//! and the layers holders such as the build cache keep (`roots`).
 //! Runs only under the exclusive store lock, so nothing can be half-added meanwhile.
 
 use std::collections::HashSet;
@@ -33,6 +34,7 @@ impl Store {
         };
         let images = self.images()?;
         let mut live_layers: HashSet<Digest> = pinned.clone();
+        live_layers.extend(self.roots()?);
         let mut live_blobs: HashSet<Digest> = HashSet::new();
         for img in &images {
             live_blobs.insert(img.id.clone());

@@ -12,6 +12,7 @@
 //! STORE/files/<2>/<62>        deduplicated regular files, named by content + metadata
 //! STORE/images/<hex>.json     one image: config digest (= id), manifest, layers
 //! STORE/tmp/                  work in progress, swept under the exclusive lock
+//! STORE/roots/<holder>/<hex>   layers kept for a holder (the build cache) without an image
 //! STORE/downloads/            partial downloads, kept so an interrupted pull resumes
 //! ```
 //!
@@ -30,6 +31,7 @@ pub mod images;
 pub mod layout;
 pub mod names;
 mod readahead;
+pub mod roots;
 pub mod usage;
 
 pub use config::ImageConfig;

@@ -1,11 +1,24 @@
-//! `berth build` and `berth builder prune`: flags in, Docker-like plain progress out
-//! (on stderr; the image id alone on stdout). The build itself is `build::build`.
+//! `berth build` and `berth builder prune`: flags in, Docker-like progress out (on
+//! stderr; the image id alone on stdout): plain lines, the live tty view
+//! (`progress_tty`), or nothing. The build itself is `build::build`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use engine::StateRoot;
+
+mod progress_tty;
+
+/// `--progress`, as Docker's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Progress {
+    /// tty when stderr is a terminal, else plain.
+    Auto,
+    Plain,
+    Tty,
+    Quiet,
+}
 
 #[derive(Args, Debug)]
 pub struct BuildArgs {
@@ -44,6 +57,9 @@ pub struct BuildArgs {
     /// Print only the image id.
     #[arg(short = 'q', long)]
     quiet: bool,
+    /// How to show progress: auto, plain, tty or quiet (default: $BUILDKIT_PROGRESS, else auto).
+    #[arg(long, value_enum, value_name = "TYPE")]
+    progress: Option<Progress>,
     /// The build context directory.
     #[arg(value_name = "CONTEXT")]
     context: PathBuf,
@@ -95,40 +111,75 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
         output,
         dockerfile_inline: None,
     };
-    let quiet = a.quiet;
-    let mut err = std::io::stderr().lock();
-    // In quiet mode a failing step's output is still worth showing, so it is kept.
-    let mut last_output: Vec<u8> = Vec::new();
-    let mut report = |e: build::Event<'_>| match e {
-        build::Event::Step { n, label, text } => {
-            last_output.clear();
-            if !quiet {
-                let _ = writeln!(err, "#{n} [{label}] {text}");
-            }
-        }
-        build::Event::Cached { n } => {
-            if !quiet {
-                let _ = writeln!(err, "#{n} CACHED");
-            }
-        }
-        build::Event::Output { n, text } => {
-            last_output.extend_from_slice(text);
-            if !quiet {
-                for line in String::from_utf8_lossy(text).lines() {
-                    let _ = writeln!(err, "#{n} {line}");
-                }
-            }
-        }
-        build::Event::Done { n, seconds } => {
-            if !quiet {
-                let _ = writeln!(err, "#{n} DONE {seconds:.1}s");
-            }
-        }
-        build::Event::Warning(w) => {
-            let _ = writeln!(err, "berth: {w}");
+    let mode = match progress_mode(a.quiet, a.progress) {
+        Ok(m) => m,
+        Err(msg) => {
+            eprintln!("berth: {msg}");
+            return Ok(125);
         }
     };
-    match build::build(root, &opts, &mut report) {
+    let quiet = mode == Progress::Quiet;
+    let tty = mode == Progress::Tty;
+    let mut screen = tty.then(|| {
+        let width = runtime::sys::get_winsize(runtime::sys::borrow(2))
+            .map(|w| usize::from(w.ws_col))
+            .ok()
+            .filter(|&c| c > 0)
+            .unwrap_or(80);
+        progress_tty::Screen::new(std::io::stderr(), width)
+    });
+    // In quiet and tty mode a failing step's output is still worth showing, so the
+    // current step's is kept; tty mode shows warnings after its last screen.
+    let mut last_output: Vec<u8> = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
+    let mut err = std::io::stderr();
+    let mut report = |e: build::Event<'_>| {
+        match &e {
+            build::Event::Step { .. } => last_output.clear(),
+            build::Event::Output { text, .. } => last_output.extend_from_slice(text),
+            build::Event::Warning(w) if screen.is_some() => warnings.push(w.to_string()),
+            _ => {}
+        }
+        if let Some(s) = screen.as_mut() {
+            s.event(&e);
+            return;
+        }
+        match e {
+            build::Event::Step { n, label, text } => {
+                if !quiet {
+                    let _ = writeln!(err, "#{n} [{label}] {text}");
+                }
+            }
+            build::Event::Cached { n } => {
+                if !quiet {
+                    let _ = writeln!(err, "#{n} CACHED");
+                }
+            }
+            build::Event::Output { n, text } => {
+                if !quiet {
+                    for line in String::from_utf8_lossy(text).lines() {
+                        let _ = writeln!(err, "#{n} {line}");
+                    }
+                }
+            }
+            build::Event::Done { n, seconds } => {
+                if !quiet {
+                    let _ = writeln!(err, "#{n} DONE {seconds:.1}s");
+                }
+            }
+            build::Event::Warning(w) => {
+                let _ = writeln!(err, "berth: {w}");
+            }
+        }
+    };
+    let result = build::build(root, &opts, &mut report);
+    if let Some(s) = screen.as_mut() {
+        s.finish(result.is_err());
+    }
+    for w in &warnings {
+        eprintln!("berth: {w}");
+    }
+    match result {
         Ok(id) => {
             if !quiet {
                 let mut err = std::io::stderr();
@@ -171,8 +222,11 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
             Ok(0)
         }
         Err(e) => {
-            if quiet && !last_output.is_empty() {
+            if (quiet || tty) && !last_output.is_empty() {
                 let _ = std::io::stderr().write_all(&last_output);
+                if !last_output.ends_with(b"\n") {
+                    eprintln!();
+                }
             }
             eprintln!("berth: {e}");
             Ok(e.exit_code())
@@ -180,9 +234,27 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
     }
 }
 
+/// `-q`, `--progress`, then `BUILDKIT_PROGRESS`; `auto` becomes tty or plain.
+fn progress_mode(quiet: bool, flag: Option<Progress>) -> Result<Progress, String> {
+    let chosen = match (quiet, flag) {
+        (true, _) => Progress::Quiet,
+        (false, Some(p)) => p,
+        (false, None) => match std::env::var("BUILDKIT_PROGRESS") {
+            Ok(v) if !v.is_empty() => Progress::from_str(&v, true)
+                .map_err(|_| format!("BUILDKIT_PROGRESS={v:?}: use auto, plain, tty or quiet"))?,
+            _ => Progress::Auto,
+        },
+    };
+    Ok(match chosen {
+        Progress::Auto if std::io::stderr().is_terminal() => Progress::Tty,
+        Progress::Auto => Progress::Plain,
+        other => other,
+    })
+}
+
 #[derive(Subcommand, Debug)]
 pub enum BuilderCommand {
-    /// Forget the build cache (the layers go at the next image prune).
+    /// Forget the build cache and delete the layers only it kept.
     Prune {
         /// Do not ask for confirmation (there is nothing to confirm: accepted for Docker compatibility).
         #[arg(short = 'f', long)]
@@ -195,9 +267,13 @@ pub enum BuilderCommand {
 
 pub fn builder(root: &StateRoot, c: BuilderCommand) -> engine::Result<i32> {
     match c {
-        BuilderCommand::Prune { .. } => match build::cache::Cache::open(root.dir()).prune() {
-            Ok(n) => {
+        BuilderCommand::Prune { .. } => match build::cache::prune(root) {
+            Ok((n, bytes)) => {
                 println!("Deleted build cache entries: {n}");
+                println!(
+                    "Total reclaimed space: {}",
+                    engine::units::human_size(bytes)
+                );
                 Ok(0)
             }
             Err(e) => {

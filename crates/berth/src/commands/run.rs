@@ -225,6 +225,7 @@ impl RunArgs {
         CreateOptions {
             name: self.name.clone(),
             rootfs: self.rootfs.clone(),
+            layers: None,
             image,
             command,
             // Docker's `--entrypoint ""` clears the image's entrypoint.

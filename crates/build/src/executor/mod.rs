@@ -21,6 +21,7 @@ use crate::cache::{self, Cache};
 use crate::context::Context;
 use crate::copy;
 use crate::error::{Error, IoContext, Result};
+use crate::history;
 use crate::layers::View;
 use crate::metadata::{self, Effects};
 use crate::options::{parse_build_args, parse_labels, predefined_args, BuildOptions, Event};
@@ -29,6 +30,7 @@ use crate::output::Output;
 mod copy_step;
 mod run_step;
 mod schedule;
+mod workdir_step;
 
 /// What a finished stage leaves for later stages and the image.
 #[derive(Clone)]
@@ -273,7 +275,7 @@ impl State {
         self.config.history.push(History {
             created: Some(created.to_string()),
             created_by: Some(created_by.to_string()),
-            comment: None,
+            comment: Some(crate::history::COMMENT.to_string()),
             author: None,
             empty_layer,
         });
@@ -451,7 +453,9 @@ impl Builder<'_, '_> {
                 state.chain = cache::key(&state.chain, &["ARG", &shown]);
                 state.args.push((d.name.clone(), value));
             }
-            return Ok(());
+            let declared = &state.args[state.args.len() - decls.len()..];
+            let created_by = history::arg(declared);
+            return self.config_history(state, inst, &created_by);
         }
         {
             let expand = |w: &str| -> std::result::Result<String, String> {
@@ -471,6 +475,27 @@ impl Builder<'_, '_> {
             state.run = run;
             state.effects = effects;
         }
+        let created_by = {
+            let expand = |w: &str| -> String {
+                if inst.kind.expands_variables() {
+                    state.expand(w, escape).unwrap_or_else(|_| w.to_string())
+                } else {
+                    w.to_string()
+                }
+            };
+            history::config(&inst.kind, &inst.source, &state.run, &expand)
+        };
+        self.config_history(state, inst, &created_by)
+    }
+
+    /// The history entry of a config-only step (and ARG), its time kept in the cache so
+    /// an unchanged rebuild gives the same image id.
+    fn config_history(
+        &mut self,
+        state: &mut State,
+        inst: &Instruction,
+        created_by: &str,
+    ) -> Result<()> {
         let snapshot = serde_json::to_string(&state.run).unwrap_or_default();
         let key = cache::key(&state.chain, &["CONFIG", &inst.source, &snapshot]);
         let created = match self.cache.get(&key).filter(|_| !self.opts.no_cache) {
@@ -487,7 +512,7 @@ impl Builder<'_, '_> {
                 now
             }
         };
-        state.add_history(&created, &inst.source, None);
+        state.add_history(&created, created_by, None);
         state.chain = key;
         Ok(())
     }
@@ -502,11 +527,13 @@ impl Builder<'_, '_> {
             text: &inst.source,
         });
         let (key, pending) = match &inst.kind {
+            Kind::Workdir(_) => self.prepare_workdir(state, inst)?,
             Kind::Run(r) => self.prepare_run(state, inst, r)?,
             Kind::Copy(c) => self.prepare_copy(state, inst, copy_step::Step::Copy(c))?,
             Kind::Add(a) => self.prepare_copy(state, inst, copy_step::Step::Add(a))?,
             _ => return Err(Error::step(line, "not a file system step")),
         };
+        let created_by = self.created_by(state, inst, &pending);
         let hit = if self.opts.no_cache {
             None
         } else {
@@ -521,21 +548,22 @@ impl Builder<'_, '_> {
             }
             None => {
                 let layer = match pending {
-                    Pending::Run(cmd) => self.do_run(state, inst, n, cmd)?,
+                    Pending::Run(cmd) => Some(self.do_run(state, inst, n, cmd)?),
                     Pending::Copy(plan, _view) => {
                         let work = self.store.temp_dir("build")?;
                         let tar_path = work.path().join("layer.tar");
                         let f = File::create(&tar_path)
                             .ctx(|| format!("creating {}", tar_path.display()))?;
                         copy::write(&plan, BufWriter::new(f))?;
-                        crate::commit::layer_from_tar(self.store, &tar_path)?
+                        Some(crate::commit::layer_from_tar(self.store, &tar_path)?)
                     }
+                    Pending::Workdir(dirs, owner) => self.make_workdir(&dirs, owner)?,
                 };
                 let created = engine::time::now_rfc3339();
                 self.cache.put(
                     &key,
                     &cache::Entry {
-                        layer: Some(layer.clone()),
+                        layer: layer.clone(),
                         created: created.clone(),
                     },
                 )?;
@@ -543,9 +571,13 @@ impl Builder<'_, '_> {
                     n,
                     seconds: started.elapsed().as_secs_f64(),
                 });
-                (Some(layer), created)
+                (layer, created)
             }
         };
+        // The cache keeps its layer through image GC until `builder prune`.
+        if let Some(l) = &layer {
+            self.store.add_root(cache::GC_HOLDER, l)?;
+        }
         // Later steps depend on what this one made, not only on how it was asked for:
         // if it had to run again and made different files, they are misses.
         let made = layer
@@ -553,8 +585,29 @@ impl Builder<'_, '_> {
             .map(|l| l.hex().to_string())
             .unwrap_or_default();
         state.chain = cache::key(&key, &["LAYER", &made]);
-        state.add_history(&created, &inst.source, layer);
+        state.add_history(&created, &created_by, layer);
         Ok(())
+    }
+
+    /// The step's `created_by`, worded as BuildKit words it.
+    fn created_by(&self, state: &State, inst: &Instruction, pending: &Pending) -> String {
+        let escape = self.escape;
+        let expand = |w: &str| state.expand(w, escape).unwrap_or_else(|_| w.to_string());
+        match (pending, &inst.kind) {
+            (Pending::Run(cmd), _) => {
+                // The stage's declared build args, each once, with the value RUN sees.
+                let mut args: Vec<(String, String)> = Vec::new();
+                for (name, _) in &state.args {
+                    if !args.iter().any(|(n, _)| n == name) {
+                        args.push((name.clone(), state.lookup(name).unwrap_or_default()));
+                    }
+                }
+                history::run(&cmd.argv, &args)
+            }
+            (_, Kind::Copy(c)) => history::copy("COPY", &c.files.sources, &c.files.dest, &expand),
+            (_, Kind::Add(a)) => history::copy("ADD", &a.files.sources, &a.files.dest, &expand),
+            _ => history::config(&inst.kind, &inst.source, &state.run, &expand),
+        }
     }
 }
 
@@ -566,14 +619,21 @@ fn declares(stage: &dockerfile::Stage<'_>, name: &str) -> bool {
     })
 }
 
+/// The steps that may change files (and so count in Docker's `[stage i/n]`). WORKDIR
+/// makes its directory, as BuildKit does.
 fn is_fs_step(kind: &Kind) -> bool {
-    matches!(kind, Kind::Run(_) | Kind::Copy(_) | Kind::Add(_))
+    matches!(
+        kind,
+        Kind::Run(_) | Kind::Copy(_) | Kind::Add(_) | Kind::Workdir(_)
+    )
 }
 
 enum Pending {
     Run(PendingRun),
     /// The plan, and the scratch directories and views its sources are read from.
     Copy(copy::Plan, Vec<ViewGuard>),
+    /// The directories WORKDIR must make (none when they exist) and their owner.
+    Workdir(Vec<String>, (u32, u32)),
 }
 
 struct PendingRun {

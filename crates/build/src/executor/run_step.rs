@@ -110,8 +110,6 @@ impl Builder<'_, '_> {
             workdir: Some(cmd.workdir),
             network: cmd.network,
             layers: &state.config.rootfs.diff_ids,
-            architecture: &state.config.architecture,
-            os: &state.config.os,
             cancel: self.cancel,
         };
         let shown = command.argv.join(" ");
