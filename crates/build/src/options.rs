@@ -56,6 +56,9 @@ pub enum Event<'a> {
         seconds: f64,
     },
     Warning(&'a str),
+    /// Time passed with nothing to report (sent about every 50 ms while steps run), so
+    /// a live view can move its timers.
+    Tick,
 }
 
 /// Docker's automatic platform args (`BUILDPLATFORM`, `TARGETARCH`...): berth builds

@@ -170,6 +170,7 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
             build::Event::Warning(w) => {
                 let _ = writeln!(err, "berth: {w}");
             }
+            build::Event::Tick => {}
         }
     };
     let result = build::build(root, &opts, &mut report);

@@ -32,6 +32,7 @@ enum Owned {
         seconds: f64,
     },
     Warning(String),
+    Tick,
 }
 
 impl Owned {
@@ -49,6 +50,7 @@ impl Owned {
             },
             Event::Done { n, seconds } => Owned::Done { n, seconds },
             Event::Warning(w) => Owned::Warning(w.to_string()),
+            Event::Tick => Owned::Tick,
         }
     }
 
@@ -62,6 +64,7 @@ impl Owned {
                 seconds: *seconds,
             }),
             Owned::Warning(w) => report(Event::Warning(w)),
+            Owned::Tick => report(Event::Tick),
         }
     }
 }
@@ -136,7 +139,7 @@ pub(super) fn run_stages(
                         }
                     }
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => report(Event::Tick),
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
             if let Some(Ok(Some(sig))) = sfd

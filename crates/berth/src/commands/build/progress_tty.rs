@@ -162,7 +162,8 @@ impl<W: Write> Screen<W> {
                     s.seconds = *seconds;
                 }
             }
-            build::Event::Warning(_) => {}
+            // Only the timers move: drawn at the usual rate.
+            build::Event::Warning(_) | build::Event::Tick => {}
         }
         self.draw(false);
     }
