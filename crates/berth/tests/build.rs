@@ -791,6 +791,17 @@ fn image_gc_keeps_the_build_cache_until_builder_prune() {
 
     // builder prune drops the cache and the layers only it kept (the image is gone).
     b.ok(&["rmi", "gc-kept"]);
+    // system df shows them as build cache, reclaimable by builder prune only.
+    let cache_row = |b: &Berth| -> Value {
+        b.ok(&["system", "df", "--format", "json"])
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|r| r["Type"] == "Build Cache")
+            .unwrap()
+    };
+    let row = cache_row(&b);
+    assert_eq!(row["TotalCount"], "3", "{row}");
+    assert!(row["Reclaimable"].as_str().unwrap().contains("kB"), "{row}");
     let out = b.ok(&["builder", "prune", "-f"]);
     assert!(out.contains("Deleted build cache entries: "), "{out}");
     let reclaimed = out
@@ -801,6 +812,7 @@ fn image_gc_keeps_the_build_cache_until_builder_prune() {
         reclaimed.ends_with("kB") || reclaimed.ends_with("MB"),
         "{out}"
     );
+    assert_eq!(cache_row(&b)["TotalCount"], "0");
     let (_, progress) = build_ok(&b, ctx.path(), &["-t", "gc-kept", "--network", "none"]);
     assert!(!progress.contains("CACHED"), "{progress}");
     b.ok(&["rm", &keeper]);

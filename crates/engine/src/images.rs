@@ -431,6 +431,11 @@ pub struct DiskUsage {
     pub volumes: usize,
     pub volumes_active: usize,
     pub volumes_size: u64,
+    /// Layers the build cache keeps (store GC roots), and their bytes.
+    pub build_cache_layers: usize,
+    pub build_cache_size: u64,
+    /// Bytes `builder prune` would free: kept layers no image uses.
+    pub build_cache_reclaimable: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -495,9 +500,18 @@ pub fn disk_usage(root: &StateRoot) -> Result<DiskUsage> {
         du.images_logical += img.size;
     }
     du.images_real = usage.total();
+    // Layers the build cache keeps survive `image prune -a` too: not reclaimable there.
+    let kept = store.roots()?;
     du.images_reclaimable = du
         .images_real
-        .saturating_sub(usage.bytes_of(active_layers.iter()));
+        .saturating_sub(usage.bytes_of(active_layers.iter().chain(kept.iter())));
+    let image_layers: HashSet<&Digest> = images
+        .iter()
+        .flat_map(|i| i.layers.iter().map(|l| &l.diff_id))
+        .collect();
+    du.build_cache_layers = kept.len();
+    du.build_cache_size = usage.bytes_of(kept.iter());
+    du.build_cache_reclaimable = usage.bytes_of(kept.iter().filter(|d| !image_layers.contains(d)));
     for (rec, state) in crate::containers::list(root) {
         du.containers += 1;
         if state.status == crate::record::Status::Running {

@@ -500,6 +500,9 @@ pub fn system(root: &StateRoot, c: SystemCommand) -> engine::Result<i32> {
         json!({"Type": "Local Volumes", "TotalCount": du.volumes.to_string(), "Active": du.volumes_active.to_string(),
                "Size": human_size(du.volumes_size), "LogicalSize": human_size(du.volumes_size),
                "Reclaimable": "0B (0%)"}),
+        json!({"Type": "Build Cache", "TotalCount": du.build_cache_layers.to_string(), "Active": "0",
+               "Size": human_size(du.build_cache_size), "LogicalSize": human_size(du.build_cache_size),
+               "Reclaimable": format!("{} ({})", human_size(du.build_cache_reclaimable), pct(du.build_cache_reclaimable, du.build_cache_size))}),
     ];
     let out = crate::format::render_list(
         a.format.as_deref(),
