@@ -486,6 +486,78 @@ fn add_checks_out_a_git_ref_and_subdirectory_over_dumb_http() {
 }
 
 #[test]
+fn a_git_repository_is_a_build_context_with_its_ref_and_directory() {
+    let b = berth();
+    busybox(&b);
+    let served = tempfile::tempdir().unwrap();
+    let work = served.path().join("work");
+    fs::create_dir_all(work.join("app")).unwrap();
+    git(&work, &["init", "-q"]);
+    fs::write(
+        work.join("app/Dockerfile"),
+        "FROM busybox\nCOPY note.txt /note.txt\nCMD [\"cat\", \"/note.txt\"]\n",
+    )
+    .unwrap();
+    fs::write(
+        work.join("app/Dockerfile.other"),
+        "FROM busybox\nCOPY note.txt /other.txt\nCMD [\"cat\", \"/other.txt\"]\n",
+    )
+    .unwrap();
+    fs::write(work.join("app/note.txt"), "from git v1\n").unwrap();
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "one"]);
+    git(&work, &["tag", "v1"]);
+    fs::write(work.join("app/note.txt"), "from git v2\n").unwrap();
+    git(&work, &["commit", "-q", "-am", "two"]);
+    git(
+        served.path(),
+        &["clone", "-q", "--bare", "work", "repo.git"],
+    );
+    git(&served.path().join("repo.git"), &["update-server-info"]);
+    let server = Server::start(served.path().to_path_buf());
+    let repo = server.url("repo.git");
+
+    let run = |args: &[&str]| {
+        let mut a = vec!["build", "--network", "none"];
+        a.extend_from_slice(args);
+        b.run(&a)
+    };
+    let out = run(&["-t", "fromgit:1", &format!("{repo}#v1:app")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        b.ok(&["run", "--rm", "--network", "none", "fromgit:1"]),
+        "from git v1"
+    );
+    // -f is read inside the repository's context directory.
+    let out = run(&[
+        "-t",
+        "fromgit:2",
+        "-f",
+        "Dockerfile.other",
+        &format!("{repo}#:app"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        b.ok(&["run", "--rm", "--network", "none", "fromgit:2"]),
+        "from git v2"
+    );
+    for (context, says) in [
+        (format!("{repo}#v1:nothere"), "no directory \"nothere\""),
+        (format!("{repo}#v9:app"), "no branch, tag or commit \"v9\""),
+        (server.url("plain.tar"), "only git repositories"),
+    ] {
+        let out = run(&["-t", "never", &context]);
+        assert!(!out.status.success(), "{context}");
+        assert!(stderr(&out).contains(says), "{context}: {}", stderr(&out));
+    }
+    // The checkouts are gone with their builds.
+    let scratch = b.root().join("store").join("tmp");
+    assert_eq!(count(&scratch), 0, "left in {}", scratch.display());
+    drop(server);
+    b.cleanup();
+}
+
+#[test]
 fn heredocs_feed_run_commands_and_copy_heredocs_expand_unless_quoted() {
     let b = berth();
     busybox(&b);

@@ -29,6 +29,7 @@ pub mod options;
 pub mod output;
 pub mod pattern;
 pub mod remote;
+pub mod remote_context;
 pub mod run;
 pub mod sources;
 pub mod workdir;

@@ -45,7 +45,15 @@ pub fn build_one(stack: &Stack, service: &str, svc: &Service, flags: &BuildFlags
     stack
         .events
         .object(Kind::Image, &image, "Building", Phase::Working);
-    let dockerfile = b.dockerfile.as_deref().map(|d| b.context.join(d));
+    // A git context is fetched by the build, and its `dockerfile` is read inside it.
+    let remote = build::remote::classify(&b.context.to_string_lossy()).is_some();
+    let dockerfile = b.dockerfile.as_deref().map(|d| {
+        if remote {
+            std::path::PathBuf::from(d)
+        } else {
+            b.context.join(d)
+        }
+    });
     let mut tags = vec![image.clone()];
     tags.extend(b.tags.iter().cloned());
     let opts = build::BuildOptions {

@@ -63,10 +63,15 @@ pub fn build(
     let mut build_args = predefined_args();
     build_args.extend(given.clone());
     let labels = parse_labels(&opts.labels)?;
-    let file_path = opts
+    // The store is locked from here on: a fetched context lives in its scratch space.
+    let store = engine::images::open_store(root)?;
+    let _lock = store.lock_shared()?;
+    let resolved =
+        crate::remote_context::resolve(&store, &opts.context, opts.dockerfile.as_deref())?;
+    let file_path = resolved
         .dockerfile
         .clone()
-        .unwrap_or_else(|| opts.context.join("Dockerfile"));
+        .unwrap_or_else(|| resolved.dir.join("Dockerfile"));
     let from_stdin = file_path.as_os_str() == "-";
     let text = if let Some(inline) = &opts.dockerfile_inline {
         inline.clone()
@@ -84,7 +89,7 @@ pub fn build(
         })?
     };
     let own_ignore = !from_stdin && opts.dockerfile_inline.is_none();
-    let context = Context::open(&opts.context, own_ignore.then_some(file_path.as_path()))?;
+    let context = Context::open(&resolved.dir, own_ignore.then_some(file_path.as_path()))?;
     let file = dockerfile::parse(&text)?;
     for w in &file.warnings {
         report(Event::Warning(&w.to_string()));
@@ -94,8 +99,6 @@ pub fn build(
     let needed = stages.needed_for(opts.target.as_deref())?;
     let target = stages.target(opts.target.as_deref())?;
 
-    let store = engine::images::open_store(root)?;
-    let _lock = store.lock_shared()?;
     let shared = Shared {
         results: Mutex::new(vec![None; stages.stages.len()]),
         step: AtomicUsize::new(0),
