@@ -309,3 +309,48 @@ fn bad_outputs_are_refused_before_any_step_runs() {
     assert!(!b.ok(&["images", "-a"]).contains("lost"));
     b.cleanup();
 }
+
+#[test]
+fn iidfile_platform_and_load_read_as_docker_reads_them() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context("FROM busybox\nRUN echo x > /x\n");
+    let dir = tempfile::tempdir().unwrap();
+    let iid = dir.path().join("iid");
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let host = format!("linux/{arch}");
+    let id = build_ok(
+        &b,
+        ctx.path(),
+        &[
+            "--iidfile",
+            iid.to_str().unwrap(),
+            "--platform",
+            &host,
+            "--load",
+            "-t",
+            "iid:1",
+        ],
+    );
+    assert_eq!(fs::read_to_string(&iid).unwrap(), id);
+    assert!(id.starts_with("sha256:"));
+    let other = if arch == "s390x" {
+        "linux/amd64"
+    } else {
+        "linux/s390x"
+    };
+    let out = build(&b, ctx.path(), &["--platform", other]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("only for this host's platform"),
+        "{}",
+        stderr(&out)
+    );
+    let out = build(&b, ctx.path(), &["--load", "-o", "type=oci,dest=x.tar"]);
+    assert_eq!(out.status.code(), Some(125));
+    b.cleanup();
+}

@@ -60,12 +60,32 @@ pub struct BuildArgs {
     /// How to show progress: auto, plain, tty or quiet (default: $BUILDKIT_PROGRESS, else auto).
     #[arg(long, value_enum, value_name = "TYPE")]
     progress: Option<Progress>,
-    /// The build context directory.
+    /// Write the image id to this file.
+    #[arg(long, value_name = "FILE")]
+    iidfile: Option<PathBuf>,
+    /// The platform to build for: berth builds for the host's only (accepted when it
+    /// is the host's, as a script written for buildx passes it).
+    #[arg(long, value_name = "OS/ARCH")]
+    platform: Option<String>,
+    /// Accepted for buildx compatibility: the image goes to the local store anyway.
+    #[arg(long)]
+    load: bool,
+    /// The build context directory, or a git repository URL (`URL#ref:dir`).
     #[arg(value_name = "CONTEXT")]
     context: PathBuf,
 }
 
 pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
+    if let Some(p) = &a.platform {
+        if let Err(e) = check_platform(p) {
+            eprintln!("berth: {e}");
+            return Ok(125);
+        }
+    }
+    if a.load && a.output.is_some() {
+        eprintln!("berth: --load and --output both say where the image goes: give one");
+        return Ok(125);
+    }
     let output = match (&a.output, a.push) {
         (Some(spec), push) => match build::Output::parse(spec) {
             Ok(build::Output::Image { names, .. }) if push => {
@@ -216,6 +236,12 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
                     }
                 }
             }
+            if let Some(path) = &a.iidfile {
+                if let Err(e) = std::fs::write(path, id.to_string()) {
+                    eprintln!("berth: writing the image id to {}: {e}", path.display());
+                    return Ok(1);
+                }
+            }
             // The archive itself is on stdout then.
             if !to_stdout {
                 println!("{id}");
@@ -283,4 +309,21 @@ pub fn builder(root: &StateRoot, c: BuilderCommand) -> engine::Result<i32> {
             }
         },
     }
+}
+
+/// `--platform`: one platform, the host's (`linux/amd64`, `linux/arm64/v8`, `local`).
+fn check_platform(given: &str) -> Result<(), String> {
+    let host = registry::Platform::host();
+    if given == "local" {
+        return Ok(());
+    }
+    let wanted =
+        registry::Platform::parse(given).map_err(|e| format!("--platform {given:?}: {e}"))?;
+    if wanted.os == host.os && wanted.architecture == host.architecture {
+        return Ok(());
+    }
+    Err(format!(
+        "--platform {given}: berth builds only for this host's platform ({host}); build on a {} machine",
+        wanted
+    ))
 }
