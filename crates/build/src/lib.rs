@@ -5,7 +5,8 @@
 //! executes a RUN step as a berth container and `diff` turns that container's overlay
 //! upper dir into a layer tar; `layers` reads a stage's files from its layers;
 //! `commit` publishes layers and the image; `metadata` applies the config-only
-//! instructions; `cache` remembers finished steps; `executor` drives the stages.
+//! instructions; `cache` remembers finished steps; `mounts` sets up `RUN --mount`s
+//! (with `secrets`, what `--secret` gave); `executor` drives the stages.
 //!
 //! It never prints: progress goes to the caller through [`Event`]s.
 
@@ -18,9 +19,11 @@ pub mod error;
 pub mod executor;
 pub mod layers;
 pub mod metadata;
+pub mod mounts;
 pub mod options;
 pub mod pattern;
 pub mod run;
+pub mod secrets;
 pub mod sources;
 
 pub use error::{Error, Result};

@@ -23,6 +23,8 @@ pub struct BuildOptions {
     /// `--network` for RUN steps: none, host, or a network name (default: `bridge`,
     /// as Docker runs build steps on its default network).
     pub network: Option<String>,
+    /// `--secret id=ID[,src=PATH|,env=VAR][,type=file|env]`, for `RUN --mount=type=secret`.
+    pub secrets: Vec<String>,
 }
 
 /// Progress, for the caller to show.

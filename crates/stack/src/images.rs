@@ -48,6 +48,9 @@ pub fn build_one(stack: &Stack, service: &str, svc: &Service) -> Result<()> {
         no_cache: false,
         labels: b.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         network: b.network.clone(),
+        // Compose's build secrets are not read yet: a RUN that requires one fails
+        // with its line.
+        secrets: Vec::new(),
     };
     let events = stack.events;
     let mut report = |e: build::Event<'_>| {

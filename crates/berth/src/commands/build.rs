@@ -30,6 +30,10 @@ pub struct BuildArgs {
     /// The network RUN steps use: bridge (default, as Docker), none, host or a network name.
     #[arg(long)]
     network: Option<String>,
+    /// A secret for `RUN --mount=type=secret` (never stored in the image or cache);
+    /// repeatable. With neither src nor env, the variable ID, else the file ID.
+    #[arg(long = "secret", value_name = "id=ID[,src=PATH|,env=VAR]")]
+    secrets: Vec<String>,
     /// Print only the image id.
     #[arg(short = 'q', long)]
     quiet: bool,
@@ -48,6 +52,7 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
         no_cache: a.no_cache,
         labels: a.labels,
         network: a.network,
+        secrets: a.secrets,
     };
     let quiet = a.quiet;
     let mut err = std::io::stderr().lock();
@@ -105,7 +110,7 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
 
 #[derive(Subcommand, Debug)]
 pub enum BuilderCommand {
-    /// Forget the build cache (the layers go at the next image prune).
+    /// Forget the build cache and delete cache mounts (the layers go at the next image prune).
     Prune {
         /// Do not ask for confirmation (there is nothing to confirm: accepted for Docker compatibility).
         #[arg(short = 'f', long)]
@@ -118,15 +123,24 @@ pub enum BuilderCommand {
 
 pub fn builder(root: &StateRoot, c: BuilderCommand) -> engine::Result<i32> {
     match c {
-        BuilderCommand::Prune { .. } => match build::cache::Cache::open(root.dir()).prune() {
-            Ok(n) => {
-                println!("Deleted build cache entries: {n}");
-                Ok(0)
+        BuilderCommand::Prune { .. } => {
+            let pruned = build::cache::Cache::open(root.dir())
+                .prune()
+                .and_then(|n| Ok((n, build::mounts::cache_dirs::prune(root.dir())?)));
+            match pruned {
+                Ok((n, (mounts, busy))) => {
+                    println!("Deleted build cache entries: {n}");
+                    println!("Deleted cache mounts: {mounts}");
+                    if busy > 0 {
+                        eprintln!("berth: {busy} cache mount(s) in use by a running build were kept");
+                    }
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("berth: {e}");
+                    Ok(1)
+                }
             }
-            Err(e) => {
-                eprintln!("berth: {e}");
-                Ok(1)
-            }
-        },
+        }
     }
 }

@@ -24,6 +24,7 @@ use crate::metadata::{self, Effects};
 use crate::options::{parse_build_args, parse_labels, predefined_args, BuildOptions, Event};
 
 mod copy_step;
+mod run_mounts;
 mod run_step;
 
 /// What a finished stage leaves for later stages and the image.
@@ -53,6 +54,7 @@ pub fn build(
     let mut build_args = predefined_args();
     build_args.extend(given.clone());
     let labels = parse_labels(&opts.labels)?;
+    let secrets = crate::secrets::Secrets::load(&opts.secrets)?;
     let file_path = opts
         .dockerfile
         .clone()
@@ -87,6 +89,7 @@ pub fn build(
         root,
         store: &store,
         context: &context,
+        secrets: &secrets,
         cache: Cache::open(root.dir()),
         opts,
         build_args: &build_args,
@@ -135,6 +138,7 @@ struct Builder<'a, 'r> {
     root: &'a StateRoot,
     store: &'a Store,
     context: &'a Context,
+    secrets: &'a crate::secrets::Secrets,
     cache: Cache,
     opts: &'a BuildOptions,
     build_args: &'a BTreeMap<String, String>,
@@ -511,6 +515,7 @@ struct PendingRun {
     user: String,
     workdir: String,
     network: String,
+    mounts: Vec<crate::mounts::Plan>,
 }
 
 /// A `--from` view and the scratch directory it lives in, both gone when dropped.
