@@ -72,13 +72,21 @@ fn read_one(spec: &str) -> Result<(String, Vec<u8>)> {
         // With type=env, src= names the variable too (as Docker reads it).
         let var = env.or(src).unwrap_or_else(|| id.clone());
         let value = std::env::var_os(&var).ok_or_else(|| {
-            bad(format!("the environment variable {var} is not set (export it, or use src=FILE)"))
+            bad(format!(
+                "the environment variable {var} is not set (export it, or use src=FILE)"
+            ))
         })?;
-        return Ok((id, std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str()).to_vec()));
+        return Ok((
+            id,
+            std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str()).to_vec(),
+        ));
     }
     let path = src.unwrap_or_else(|| id.clone());
-    let value = std::fs::read(&path)
-        .map_err(|e| bad(format!("reading {path}: {e} (give an existing file with src=)")))?;
+    let value = std::fs::read(&path).map_err(|e| {
+        bad(format!(
+            "reading {path}: {e} (give an existing file with src=)"
+        ))
+    })?;
     Ok((id, value))
 }
 

@@ -132,7 +132,9 @@ pub fn builder(root: &StateRoot, c: BuilderCommand) -> engine::Result<i32> {
                     println!("Deleted build cache entries: {n}");
                     println!("Deleted cache mounts: {mounts}");
                     if busy > 0 {
-                        eprintln!("berth: {busy} cache mount(s) in use by a running build were kept");
+                        eprintln!(
+                            "berth: {busy} cache mount(s) in use by a running build were kept"
+                        );
                     }
                     Ok(0)
                 }

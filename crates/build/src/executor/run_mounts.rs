@@ -29,7 +29,10 @@ impl Builder<'_, '_> {
                 }
             };
             let target = |t: &Option<String>| -> Result<Option<String>> {
-                t.as_deref().map(|t| absolute(t, &workdir)).transpose().map_err(step)
+                t.as_deref()
+                    .map(|t| absolute(t, &workdir))
+                    .transpose()
+                    .map_err(step)
             };
             let plan = match m.kind {
                 MountKind::Ssh => {
@@ -117,7 +120,10 @@ impl Builder<'_, '_> {
         }
         let root = self.context.root();
         let path = tree::resolve_in_root(root, &rel).map_err(|e| {
-            Error::step(line, format!("RUN --mount source {shown} in the build context: {e}"))
+            Error::step(
+                line,
+                format!("RUN --mount source {shown} in the build context: {e}"),
+            )
         })?;
         let inside = path
             .strip_prefix(root)
@@ -129,10 +135,8 @@ impl Builder<'_, '_> {
                 format!("RUN --mount source {shown} is excluded by .dockerignore (remove it from there to mount it)"),
             ));
         }
-        let (digest, filtered) =
-            tree::context_digest(root, &path, self.context.ignore()).map_err(|e| {
-                Error::step(line, format!("RUN --mount source {shown}: {e}"))
-            })?;
+        let (digest, filtered) = tree::context_digest(root, &path, self.context.ignore())
+            .map_err(|e| Error::step(line, format!("RUN --mount source {shown}: {e}")))?;
         Ok(Origin::Context {
             path,
             rel: inside,

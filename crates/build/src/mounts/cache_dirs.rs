@@ -188,26 +188,41 @@ mod tests {
     fn shared_dirs_persist_and_private_ones_split_off_when_busy() {
         let t = tempfile::tempdir().unwrap();
         let store = Store::open(t.path().join("store")).unwrap();
-        let a = acquire(t.path(), &store, "pip", Sharing::Shared, &fresh(), &|| false).unwrap();
+        let a = acquire(t.path(), &store, "pip", Sharing::Shared, &fresh(), &|| {
+            false
+        })
+        .unwrap();
         fs::write(a.path().join("x"), "1").unwrap();
         let mode = fs::metadata(a.path()).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o750);
-        let b = acquire(t.path(), &store, "pip", Sharing::Shared, &fresh(), &|| false).unwrap();
+        let b = acquire(t.path(), &store, "pip", Sharing::Shared, &fresh(), &|| {
+            false
+        })
+        .unwrap();
         assert_eq!(a.path(), b.path());
         // Two shared users hold it: a private user gets a fresh directory.
-        let p = acquire(t.path(), &store, "pip", Sharing::Private, &fresh(), &|| false).unwrap();
+        let p = acquire(t.path(), &store, "pip", Sharing::Private, &fresh(), &|| {
+            false
+        })
+        .unwrap();
         assert_ne!(p.path(), a.path());
         assert!(!p.path().join("x").exists());
         let private = p.path().to_path_buf();
         drop(p);
         assert!(!private.exists());
         drop((a, b));
-        let p = acquire(t.path(), &store, "pip", Sharing::Private, &fresh(), &|| false).unwrap();
+        let p = acquire(t.path(), &store, "pip", Sharing::Private, &fresh(), &|| {
+            false
+        })
+        .unwrap();
         assert!(p.path().join("x").is_file());
         assert_eq!(prune(t.path()).unwrap(), (0, 1));
         drop(p);
         assert_eq!(prune(t.path()).unwrap(), (1, 0));
-        let again = acquire(t.path(), &store, "pip", Sharing::Locked, &fresh(), &|| false).unwrap();
+        let again = acquire(t.path(), &store, "pip", Sharing::Locked, &fresh(), &|| {
+            false
+        })
+        .unwrap();
         assert!(!again.path().join("x").exists());
     }
 }

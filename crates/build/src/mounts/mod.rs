@@ -209,7 +209,8 @@ pub fn activate(plans: &[Plan], env: &Env<'_>) -> Result<Active> {
                     gid: *gid,
                     seed: seed.as_deref(),
                 };
-                let held = cache_dirs::acquire(env.state_root, env.store, id, *sharing, &fresh, env.stop)?;
+                let held =
+                    cache_dirs::acquire(env.state_root, env.store, id, *sharing, &fresh, env.stop)?;
                 let point = bind(held.path(), target, *readonly);
                 a.guards.push(Guard::Cache(held));
                 point
@@ -255,7 +256,8 @@ pub fn activate(plans: &[Plan], env: &Env<'_>) -> Result<Active> {
                 bind(&file, target, true)
             }
         };
-        a.made.extend(mountpoints::missing(env.lowers, &point.target));
+        a.made
+            .extend(mountpoints::missing(env.lowers, &point.target));
         a.points.push(point);
     }
     Ok(a)

@@ -23,7 +23,10 @@ pub struct Scratch {
 impl Scratch {
     /// `dir` is an empty scratch directory that the `Scratch` takes over.
     pub fn writable(src: &Path, dir: TempDir) -> Result<Scratch> {
-        if !fs::metadata(src).ctx(|| format!("reading {}", src.display()))?.is_dir() {
+        if !fs::metadata(src)
+            .ctx(|| format!("reading {}", src.display()))?
+            .is_dir()
+        {
             let path = dir.path().join("file");
             fs::copy(src, &path).ctx(|| format!("copying {}", src.display()))?;
             return Ok(Scratch {
@@ -47,13 +50,19 @@ impl Scratch {
             escape(&work)
         );
         let data = CString::new(data).map_err(|_| Error::invalid("a path holds a NUL byte"))?;
-        rustix::mount::mount("overlay", &merged, "overlay", MountFlags::empty(), data.as_c_str())
-            .map_err(|e| {
-                Error::invalid(format!(
-                    "mounting a writable overlay of {} for a rw bind mount: {e}",
-                    src.display()
-                ))
-            })?;
+        rustix::mount::mount(
+            "overlay",
+            &merged,
+            "overlay",
+            MountFlags::empty(),
+            data.as_c_str(),
+        )
+        .map_err(|e| {
+            Error::invalid(format!(
+                "mounting a writable overlay of {} for a rw bind mount: {e}",
+                src.display()
+            ))
+        })?;
         Ok(Scratch {
             path: merged,
             mounted: true,

@@ -27,13 +27,14 @@ pub fn resolve_in_root(root: &Path, rel: &str) -> Result<PathBuf> {
             continue;
         }
         let here: PathBuf = root.join(done.iter().chain(std::iter::once(&c)).collect::<PathBuf>());
-        let m = fs::symlink_metadata(&here).map_err(|e| {
-            Error::invalid(format!("{rel}: {e} (the mount source must exist)"))
-        })?;
+        let m = fs::symlink_metadata(&here)
+            .map_err(|e| Error::invalid(format!("{rel}: {e} (the mount source must exist)")))?;
         if m.file_type().is_symlink() {
             links += 1;
             if links > 40 {
-                return Err(Error::invalid(format!("{rel}: too many levels of symlinks")));
+                return Err(Error::invalid(format!(
+                    "{rel}: too many levels of symlinks"
+                )));
             }
             let target = fs::read_link(&here).ctx(|| format!("reading {}", here.display()))?;
             let target = target.to_string_lossy().into_owned();
@@ -78,7 +79,11 @@ pub fn context_digest(context: &Path, src: &Path, ignore: &Ignore) -> Result<(St
             hidden = true;
             return Ok(());
         };
-        let rel = abs.strip_prefix(src).unwrap_or(abs).to_string_lossy().into_owned();
+        let rel = abs
+            .strip_prefix(src)
+            .unwrap_or(abs)
+            .to_string_lossy()
+            .into_owned();
         h.update((rel.len() as u64).to_le_bytes());
         h.update(rel.as_bytes());
         h.update(m.mode().to_le_bytes());
@@ -92,7 +97,9 @@ pub fn context_digest(context: &Path, src: &Path, ignore: &Ignore) -> Result<(St
             let mut f = fs::File::open(abs).ctx(|| format!("reading {}", abs.display()))?;
             let mut buf = vec![0u8; 64 << 10];
             loop {
-                let n = f.read(&mut buf).ctx(|| format!("reading {}", abs.display()))?;
+                let n = f
+                    .read(&mut buf)
+                    .ctx(|| format!("reading {}", abs.display()))?;
                 if n == 0 {
                     break;
                 }
@@ -217,7 +224,10 @@ mod tests {
             resolve_in_root(&root, "abs/passwd").unwrap(),
             root.join("etc/passwd")
         );
-        assert_eq!(resolve_in_root(&root, "up").unwrap(), root.join("etc/passwd"));
+        assert_eq!(
+            resolve_in_root(&root, "up").unwrap(),
+            root.join("etc/passwd")
+        );
         assert_eq!(resolve_in_root(&root, "/../etc").unwrap(), root.join("etc"));
         assert!(resolve_in_root(&root, "missing").is_err());
     }
@@ -232,7 +242,10 @@ mod tests {
         let none = Ignore::default();
         let (d1, hidden) = context_digest(ctx, &ctx.join("src"), &none).unwrap();
         assert!(!hidden);
-        let f = fs::File::options().write(true).open(ctx.join("src/a")).unwrap();
+        let f = fs::File::options()
+            .write(true)
+            .open(ctx.join("src/a"))
+            .unwrap();
         f.set_modified(std::time::SystemTime::UNIX_EPOCH).unwrap();
         assert_eq!(context_digest(ctx, &ctx.join("src"), &none).unwrap().0, d1);
         fs::write(ctx.join("src/a"), "two").unwrap();
