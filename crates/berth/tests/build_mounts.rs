@@ -312,3 +312,58 @@ fn a_missing_required_secret_and_ssh_mounts_fail_with_their_line() {
     );
     assert_clean(&b);
 }
+
+#[test]
+fn an_interrupted_step_leaves_no_mount_scratch_dir_or_lock() {
+    let b = berth();
+    busybox(&b);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("token");
+    fs::write(&secret, "t").unwrap();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox AS tools\n\
+             RUN mkdir /out && echo x > /out/made\n\
+             FROM busybox\n\
+             RUN --mount=type=cache,target=/berth-cache,sharing=locked \
+             --mount=from=tools,source=/out,target=/berth-tools,rw \
+             --mount=source=.,target=/berth-ctx --mount=type=secret,id=tok \
+             --mount=type=tmpfs,target=/berth-tmp \
+             sh -c 'echo started; sleep 60'\n",
+        ),
+        ("data.txt", "d"),
+    ]);
+    let secret_arg = format!("id=tok,src={}", secret.display());
+    let child = b
+        .cmd()
+        .args(["build", "--network", "none", "--secret", &secret_arg])
+        .arg(ctx.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        b.eventually(20, || !b.ok(&["ps", "-q"]).is_empty()),
+        "the RUN container never started"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("build interrupted"),
+        "{}",
+        stderr(&out)
+    );
+    // The locked cache mount is free again: a build that needs it does not wait.
+    let quick = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN --mount=type=cache,target=/berth-cache,sharing=locked true\n",
+    )]);
+    build_ok(&b, quick.path(), &[]);
+    assert_clean(&b);
+}
