@@ -122,7 +122,7 @@ impl Builder<'_, '_> {
         let path = tree::resolve_in_root(root, &rel).map_err(|e| {
             Error::step(
                 line,
-                format!("RUN --mount source {shown} in the build context: {e}"),
+                format!("RUN --mount source in the build context: {e}"),
             )
         })?;
         let inside = path

@@ -292,8 +292,12 @@ fn source(a: &mut Active, origin: &Origin, env: &Env<'_>) -> Result<PathBuf> {
         Origin::Layers { layers, rel, .. } => {
             let dir = env.store.temp_dir("mount-from")?;
             let view = View::open(layers, &dir.path().join("view"))?;
-            let path = tree::resolve_in_root(view.path(), rel)
-                .map_err(|e| Error::step(env.line, format!("RUN --mount source {e}")))?;
+            let path = tree::resolve_in_root(view.path(), rel).map_err(|e| {
+                Error::step(
+                    env.line,
+                    format!("RUN --mount source in the from= stage or image: {e}"),
+                )
+            })?;
             a.guards.push(Guard::View(view, dir));
             Ok(path)
         }
