@@ -300,6 +300,16 @@ fn a_missing_required_secret_and_ssh_mounts_fail_with_their_line() {
         err.contains("Dockerfile:2:") && err.contains("type=ssh is not supported"),
         "{err}"
     );
+    let ctx2 = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN --mount=type=cache,id=c,target=/a,sharing=locked --mount=type=cache,id=c,target=/b true\n",
+    )]);
+    let out = build(&b, ctx2.path(), &["-t", "twice"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("Dockerfile:2:") && err.contains("would wait for itself"),
+        "{err}"
+    );
     let out = build(
         &b,
         ctx.path(),

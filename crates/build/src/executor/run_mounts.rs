@@ -100,6 +100,12 @@ impl Builder<'_, '_> {
             if let Some(t) = this.filter(|t| plans.iter().any(|p| mount_target(p) == Some(t))) {
                 return Err(step(format!("two mounts have the target {t}")));
             }
+            if let Plan::Cache { id, sharing, .. } = &plan {
+                let again = plans.iter().any(|p| matches!(p, Plan::Cache { id: other, sharing: s, .. } if other == id && (*s == Sharing::Locked || *sharing == Sharing::Locked)));
+                if again {
+                    return Err(step(format!("the cache {id:?} is mounted twice in this RUN with sharing=locked: the step would wait for itself (use one mount, or sharing=shared)")));
+                }
+            }
             plans.push(plan);
         }
         Ok(plans)
