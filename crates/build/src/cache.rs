@@ -50,7 +50,8 @@ impl Cache {
         fs::rename(&tmp, &dest).ctx(|| format!("writing {}", dest.display()))
     }
 
-    /// Forgets every entry; returns how many there were.
+    /// Forgets every entry; returns how many there were. Cache mounts (the `mounts/`
+    /// directory) are `crate::mounts::cache_dirs`' to prune.
     pub fn prune(&self) -> Result<usize> {
         let entries = match fs::read_dir(&self.dir) {
             Ok(e) => e,
@@ -60,6 +61,9 @@ impl Cache {
         let mut n = 0;
         for e in entries {
             let e = e.ctx(|| format!("reading {}", self.dir.display()))?;
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
             fs::remove_file(e.path()).ctx(|| format!("removing {}", e.path().display()))?;
             n += 1;
         }

@@ -9,7 +9,8 @@
 //! `commit` publishes layers and the image, `output` sends it to the store, a
 //! registry or an archive; `metadata` applies the config-only instructions; `workdir`
 //! makes WORKDIR's directory; `history` words the history; `cache` remembers finished
-//! steps; `executor` drives the stages.
+//! steps; `mounts` sets up `RUN --mount`s (with `secrets`, what `--secret` gave);
+//! `executor` drives the stages.
 //!
 //! It never prints: progress goes to the caller through [`Event`]s.
 
@@ -25,12 +26,14 @@ pub mod git_source;
 pub mod history;
 pub mod layers;
 pub mod metadata;
+pub mod mounts;
 pub mod options;
 pub mod output;
 pub mod pattern;
 pub mod remote;
 pub mod remote_context;
 pub mod run;
+pub mod secrets;
 pub mod sources;
 pub mod workdir;
 

@@ -31,6 +31,8 @@ pub struct BuildOptions {
     pub pull: bool,
     /// `--output`; `None` is the local store.
     pub output: Option<crate::output::Output>,
+    /// `--secret id=ID[,src=PATH|,env=VAR][,type=file|env]`, for `RUN --mount=type=secret`.
+    pub secrets: Vec<String>,
 }
 
 /// Progress, for the caller to show.

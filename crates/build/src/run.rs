@@ -29,6 +29,10 @@ pub struct Command<'a> {
     /// Set when the build stops (another stage failed, or a signal): the command's
     /// container is killed.
     pub cancel: &'a std::sync::atomic::AtomicBool,
+    /// `RUN --mount`s, ready to mount (their sources are kept alive by the caller).
+    pub mounts: Vec<engine::record::MountPoint>,
+    /// Mount points the image lacked, relative to the root: left out of the layer.
+    pub mount_points_made: Vec<String>,
 }
 
 /// How a RUN ended.
@@ -59,6 +63,7 @@ pub fn run(
         env: cmd.env.clone(),
         user: cmd.user.clone().filter(|u| !u.is_empty()),
         workdir: cmd.workdir.clone().filter(|w| !w.is_empty()),
+        mount_points: cmd.mounts.clone(),
         ..Default::default()
     };
     opts.net.networks = vec![cmd.network.clone()];
@@ -146,6 +151,7 @@ pub fn run(
             });
         }
         let upper = root.container(&id).join("upper");
+        crate::mounts::mountpoints::remove(&upper, &cmd.mount_points_made);
         let work = store.temp_dir("build")?;
         let tar_path = work.path().join("layer.tar");
         let f = File::create(&tar_path).ctx(|| format!("creating {}", tar_path.display()))?;

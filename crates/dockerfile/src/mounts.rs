@@ -99,6 +99,9 @@ pub struct Mount {
     pub gid: Option<u32>,
     /// Tmpfs size limit in bytes.
     pub size: Option<u64>,
+    /// Secret mounts: also (or, without `target`, only) give the secret as this
+    /// environment variable.
+    pub env: Option<String>,
 }
 
 const KEYS: &[&str] = &[
@@ -120,6 +123,7 @@ const KEYS: &[&str] = &[
     "uid",
     "gid",
     "size",
+    "env",
 ];
 
 fn check_key(key: &str, field: &str) -> Result<(), String> {
@@ -181,6 +185,7 @@ impl Mount {
             uid: None,
             gid: None,
             size: None,
+            env: None,
         };
         let kname = kind.name();
         for (key, value, field) in pairs {
@@ -199,6 +204,14 @@ impl Mount {
                 "source" | "src" => m.source = Some(value),
                 "from" => m.from = Some(value),
                 "id" => m.id = Some(value),
+                "env" => {
+                    if value.is_empty() || value.contains('=') {
+                        return Err(format!(
+                            "mount option env={value:?} must name an environment variable"
+                        ));
+                    }
+                    m.env = Some(value)
+                }
                 "sharing" => {
                     m.sharing = Some(match value.to_ascii_lowercase().as_str() {
                         "shared" => Sharing::Shared,
@@ -267,6 +280,11 @@ fn validate(m: &Mount, kname: &str) -> Result<(), String> {
             "mount option required is only for type=secret or type=ssh, not type={kname}"
         ));
     }
+    if m.env.is_some() && m.kind != MountKind::Secret {
+        return Err(format!(
+            "mount option env is only for type=secret, not type={kname}"
+        ));
+    }
     if m.size.is_some() && m.kind != MountKind::Tmpfs {
         return Err(format!(
             "mount option size is only for type=tmpfs, not type={kname}"
@@ -277,8 +295,8 @@ fn validate(m: &Mount, kname: &str) -> Result<(), String> {
             if m.from.is_some() {
                 return Err("a secret mount cannot have from=".into());
             }
-            if m.source.is_none() && m.target.is_none() && m.id.is_none() {
-                return Err("a secret mount needs id=, source= or target=".into());
+            if m.source.is_none() && m.target.is_none() && m.id.is_none() && m.env.is_none() {
+                return Err("a secret mount needs id=, source=, target= or env=".into());
             }
             if m.source.is_some() && m.id.is_some() {
                 return Err("a secret mount takes source= or id=, not both".into());
@@ -429,6 +447,10 @@ mod tests {
             .target
             .is_some());
         assert_eq!(parsed("type=ssh").kind, MountKind::Ssh);
+        assert_eq!(
+            parsed("type=secret,id=tok,env=TOKEN").env.as_deref(),
+            Some("TOKEN")
+        );
     }
 
     #[test]
@@ -459,7 +481,9 @@ mod tests {
                 "size is only for type=tmpfs",
             ),
             ("type=tmpfs,target=/x,size=lots", "not a size"),
-            ("type=secret", "needs id=, source= or target="),
+            ("type=secret", "needs id=, source=, target= or env="),
+            ("type=cache,target=/x,env=A", "env is only for type=secret"),
+            ("type=secret,id=a,env=", "must name an environment variable"),
             ("type=secret,id=a,source=b", "not both"),
             ("type=secret,id=a,from=x", "cannot have from="),
             ("target=/x,trget=/y", "unknown mount option \"trget\""),

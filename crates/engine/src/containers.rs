@@ -47,6 +47,9 @@ pub struct CreateOptions {
     pub tmpfs: Vec<String>,
     pub volumes: Vec<String>,
     pub mounts: Vec<String>,
+    /// Mounts already in typed form, from callers that do not parse user text (a build
+    /// step's `RUN --mount`s): no comma-separated syntax, so any path can be a source.
+    pub mount_points: Vec<crate::record::MountPoint>,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<i64>,
     pub ulimits: Vec<String>,
@@ -228,6 +231,7 @@ fn build_record(
     for t in &opts.tmpfs {
         mounts.push(options::parse_tmpfs(t)?);
     }
+    mounts.extend(opts.mount_points.iter().cloned());
     // The image's VOLUMEs become anonymous volumes unless the user mounted something there.
     for target in image_cfg.volumes.iter().flat_map(|v| v.keys()) {
         let t = target.trim_end_matches('/');

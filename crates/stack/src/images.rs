@@ -72,6 +72,8 @@ pub fn build_one(stack: &Stack, service: &str, svc: &Service, flags: &BuildFlags
         dockerfile_inline: b.dockerfile_inline.clone(),
         labels: b.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         network: b.network.clone(),
+        // Compose's build secrets are not read yet: a RUN that requires one fails
+        // with its line.
         ..Default::default()
     };
     let events = stack.events;

@@ -54,6 +54,10 @@ pub struct BuildArgs {
     /// Push the tagged image to its registry after building (`--output type=registry`).
     #[arg(long)]
     push: bool,
+    /// A secret for `RUN --mount=type=secret` (never stored in the image or cache);
+    /// repeatable. With neither src nor env, the variable ID, else the file ID.
+    #[arg(long = "secret", value_name = "id=ID[,src=PATH|,env=VAR]")]
+    secrets: Vec<String>,
     /// Print only the image id.
     #[arg(short = 'q', long)]
     quiet: bool,
@@ -130,6 +134,7 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
         pull: a.pull,
         output,
         dockerfile_inline: None,
+        secrets: a.secrets,
     };
     let mode = match progress_mode(a.quiet, a.progress) {
         Ok(m) => m,
@@ -281,7 +286,7 @@ fn progress_mode(quiet: bool, flag: Option<Progress>) -> Result<Progress, String
 
 #[derive(Subcommand, Debug)]
 pub enum BuilderCommand {
-    /// Forget the build cache and delete the layers only it kept.
+    /// Forget the build cache and cache mounts, and delete the layers only the cache kept.
     Prune {
         /// Do not ask for confirmation (there is nothing to confirm: accepted for Docker compatibility).
         #[arg(short = 'f', long)]
@@ -294,20 +299,31 @@ pub enum BuilderCommand {
 
 pub fn builder(root: &StateRoot, c: BuilderCommand) -> engine::Result<i32> {
     match c {
-        BuilderCommand::Prune { .. } => match build::cache::prune(root) {
-            Ok((n, bytes)) => {
-                println!("Deleted build cache entries: {n}");
-                println!(
-                    "Total reclaimed space: {}",
-                    engine::units::human_size(bytes)
-                );
-                Ok(0)
+        BuilderCommand::Prune { .. } => {
+            let pruned = build::cache::prune(root).and_then(|(n, bytes)| {
+                Ok((n, bytes, build::mounts::cache_dirs::prune(root.dir())?))
+            });
+            match pruned {
+                Ok((n, bytes, (mounts, busy))) => {
+                    println!("Deleted build cache entries: {n}");
+                    println!("Deleted cache mounts: {mounts}");
+                    if busy > 0 {
+                        eprintln!(
+                            "berth: {busy} cache mount(s) in use by a running build were kept"
+                        );
+                    }
+                    println!(
+                        "Total reclaimed space: {}",
+                        engine::units::human_size(bytes)
+                    );
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("berth: {e}");
+                    Ok(1)
+                }
             }
-            Err(e) => {
-                eprintln!("berth: {e}");
-                Ok(1)
-            }
-        },
+        }
     }
 }
 

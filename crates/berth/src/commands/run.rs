@@ -264,6 +264,7 @@ impl RunArgs {
             tmpfs: self.tmpfs.clone(),
             volumes: self.volume.clone(),
             mounts: self.mount.clone(),
+            mount_points: Vec::new(),
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
             ulimits: self.ulimit.clone(),

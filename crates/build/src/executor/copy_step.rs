@@ -286,6 +286,12 @@ impl Builder<'_, '_> {
 
     /// The layer roots (topmost first) of a `--from` stage or image.
     pub(super) fn source_layers(&self, from: &str, line: usize) -> Result<Vec<PathBuf>> {
+        Ok(self.source_of(from, line)?.0)
+    }
+
+    /// The layer roots (topmost first) of a `--from` stage or image, and what they are
+    /// for a cache key: the stage's cache chain, or the image id.
+    pub(super) fn source_of(&self, from: &str, line: usize) -> Result<(Vec<PathBuf>, String)> {
         let lower = from.to_ascii_lowercase();
         let stage = if !from.is_empty() && from.bytes().all(|b| b.is_ascii_digit()) {
             from.parse::<usize>().ok()
@@ -294,9 +300,9 @@ impl Builder<'_, '_> {
                 .iter()
                 .position(|n| n.as_deref() == Some(lower.as_str()))
         };
-        let config = match stage {
+        let (config, ident) = match stage {
             Some(i) => match self.finished(i) {
-                Some(r) => r.config,
+                Some(r) => (r.config, format!("stage:{}", r.chain)),
                 None => {
                     return Err(Error::step(
                         line,
@@ -306,15 +312,17 @@ impl Builder<'_, '_> {
             },
             None => {
                 let id = self.find_or_pull(from, line, "--from")?;
-                self.store.image_config(&id)?.0
+                let config = self.store.image_config(&id)?.0;
+                (config, format!("image:{}", id.hex()))
             }
         };
-        Ok(config
+        let layers = config
             .rootfs
             .diff_ids
             .iter()
             .rev()
             .map(|d| self.store.layer_root(d))
-            .collect())
+            .collect();
+        Ok((layers, ident))
     }
 }

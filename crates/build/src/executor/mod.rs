@@ -28,6 +28,7 @@ use crate::options::{parse_build_args, parse_labels, predefined_args, BuildOptio
 use crate::output::Output;
 
 mod copy_step;
+mod run_mounts;
 mod run_step;
 mod schedule;
 mod workdir_step;
@@ -68,6 +69,7 @@ pub fn build(
     let _lock = store.lock_shared()?;
     let resolved =
         crate::remote_context::resolve(&store, &opts.context, opts.dockerfile.as_deref())?;
+    let secrets = crate::secrets::Secrets::load(&opts.secrets)?;
     let file_path = resolved
         .dockerfile
         .clone()
@@ -116,6 +118,7 @@ pub fn build(
             root,
             store: &store,
             context: &context,
+            secrets: &secrets,
             cache: Cache::open(root.dir()),
             opts,
             build_args: &build_args,
@@ -191,6 +194,7 @@ struct Builder<'a, 'r> {
     root: &'a StateRoot,
     store: &'a Store,
     context: &'a Context,
+    secrets: &'a crate::secrets::Secrets,
     cache: Cache,
     opts: &'a BuildOptions,
     build_args: &'a BTreeMap<String, String>,
@@ -645,6 +649,7 @@ struct PendingRun {
     user: String,
     workdir: String,
     network: String,
+    mounts: Vec<crate::mounts::Plan>,
 }
 
 /// A `--from` view (if any) and the scratch directory it lives in, both gone when

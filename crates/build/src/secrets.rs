@@ -1,0 +1,127 @@
+//! `berth build --secret id=ID[,src=PATH|,env=VAR][,type=file|env]`: reads the secrets
+//! a build is given, once, before any step. Following Docker: `type` defaults to `env`
+//! when `env=` is given and to `file` when `src=` is; with neither, the environment
+//! variable named ID is used if set, else the file named ID. Owns the values; never
+//! writes them anywhere, and never shows them (not even in `Debug`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+#[derive(Default)]
+pub struct Secrets {
+    values: BTreeMap<String, Vec<u8>>,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.values.keys()).finish()
+    }
+}
+
+impl Secrets {
+    pub fn get(&self, id: &str) -> Option<&[u8]> {
+        self.values.get(id).map(Vec::as_slice)
+    }
+
+    /// Reads every `--secret`.
+    pub fn load(specs: &[String]) -> Result<Secrets> {
+        let mut values = BTreeMap::new();
+        for spec in specs {
+            let (id, value) = read_one(spec)?;
+            values.insert(id, value);
+        }
+        Ok(Secrets { values })
+    }
+}
+
+fn read_one(spec: &str) -> Result<(String, Vec<u8>)> {
+    let bad = |m: String| Error::invalid(format!("--secret {spec:?}: {m}"));
+    let (mut id, mut src, mut env, mut typ) = (None, None, None, None);
+    for field in spec.split(',') {
+        let (k, v) = field
+            .split_once('=')
+            .ok_or_else(|| bad(format!("{field:?} is not KEY=VALUE")))?;
+        match k.trim().to_ascii_lowercase().as_str() {
+            "id" => id = Some(v.to_string()),
+            "src" | "source" => src = Some(v.to_string()),
+            "env" => env = Some(v.to_string()),
+            "type" => match v {
+                "file" | "env" => typ = Some(v.to_string()),
+                _ => return Err(bad(format!("type={v} is not file or env"))),
+            },
+            other => {
+                return Err(bad(format!(
+                    "unknown key {other:?} (use id=, src=, env= and type=)"
+                )))
+            }
+        }
+    }
+    let id = id
+        .filter(|i| !i.is_empty())
+        .ok_or_else(|| bad("it needs id=ID".into()))?;
+    let typ = match typ {
+        Some(t) => t,
+        None if env.is_some() => "env".into(),
+        None if src.is_some() => "file".into(),
+        None if std::env::var_os(&id).is_some() => "env".into(),
+        None => "file".into(),
+    };
+    if typ == "env" {
+        // With type=env, src= names the variable too (as Docker reads it).
+        let var = env.or(src).unwrap_or_else(|| id.clone());
+        let value = std::env::var_os(&var).ok_or_else(|| {
+            bad(format!(
+                "the environment variable {var} is not set (export it, or use src=FILE)"
+            ))
+        })?;
+        return Ok((
+            id,
+            std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str()).to_vec(),
+        ));
+    }
+    let path = src.unwrap_or_else(|| id.clone());
+    let value = std::fs::read(&path).map_err(|e| {
+        bad(format!(
+            "reading {path}: {e} (give an existing file with src=)"
+        ))
+    })?;
+    Ok((id, value))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn files_env_and_the_defaults() {
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("tok");
+        std::fs::write(&f, "from-file").unwrap();
+        std::env::set_var("BERTH_TEST_SECRET_A", "from-env");
+        let s = Secrets::load(&[
+            format!("id=a,src={}", f.display()),
+            "id=b,env=BERTH_TEST_SECRET_A".into(),
+            "id=BERTH_TEST_SECRET_A".into(),
+            format!("id=c,type=file,source={}", f.display()),
+        ])
+        .unwrap();
+        assert_eq!(s.get("a"), Some(&b"from-file"[..]));
+        assert_eq!(s.get("b"), Some(&b"from-env"[..]));
+        assert_eq!(s.get("BERTH_TEST_SECRET_A"), Some(&b"from-env"[..]));
+        assert_eq!(s.get("c"), Some(&b"from-file"[..]));
+        assert!(!format!("{s:?}").contains("from-"));
+        for (spec, want) in [
+            ("src=x", "needs id=ID"),
+            ("id=a,type=ssh", "not file or env"),
+            ("id=a,env=BERTH_TEST_SECRET_UNSET", "is not set"),
+            ("id=a,src=/nonexistent/file", "reading /nonexistent/file"),
+            ("id=a,path=x", "unknown key"),
+        ] {
+            let e = Secrets::load(&[spec.into()]).unwrap_err().to_string();
+            assert!(e.contains(want), "{spec}: {e}");
+        }
+    }
+}
