@@ -1250,3 +1250,60 @@ services:
     p.ok(&["down", "-t", "0"]);
     p.assert_gone();
 }
+
+#[test]
+fn build_secrets_reach_run_mounts_by_their_target_and_stay_out_of_the_image() {
+    let p = Project::new(
+        "bsec",
+        r#"
+services:
+  app:
+    build:
+      context: .
+      secrets:
+        - token
+        - source: cert
+          target: tls
+    command: ["sleep", "300"]
+secrets:
+  token:
+    file: ./token.txt
+  cert:
+    environment: BERTH_TEST_BUILD_CERT
+"#,
+    );
+    p.write("token.txt", "file-secret-value");
+    p.write(
+        "Dockerfile",
+        "FROM IMAGE\n\
+         RUN --mount=type=secret,id=token --mount=type=secret,id=tls,required=true \
+         sh -c 'wc -c < /run/secrets/token > /token-len; cat /run/secrets/tls > /dev/null && echo ok > /tls-seen'\n",
+    );
+    let out =
+        p.b.cmd()
+            .current_dir(p.dir.path())
+            .env("BERTH_TEST_BUILD_CERT", "env-secret-value")
+            .args(["compose", "-p", "bsec", "build"])
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = |cmd: &str| {
+        p.b.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "bsec-app",
+            "sh",
+            "-c",
+            cmd,
+        ])
+    };
+    assert_eq!(run("cat /token-len /tls-seen"), "17\nok");
+    assert!(!p
+        .b
+        .ok(&["image", "inspect", "bsec-app"])
+        .contains("secret-value"));
+    p.b.ok(&["rmi", "bsec-app"]);
+    p.assert_gone();
+}

@@ -25,14 +25,27 @@ impl Secrets {
         self.values.get(id).map(Vec::as_slice)
     }
 
-    /// Reads every `--secret`.
-    pub fn load(specs: &[String]) -> Result<Secrets> {
+    /// Reads every `--secret`; `given` (values a caller already holds, such as
+    /// compose's build secrets) come after, so they win on the same id.
+    pub fn load(specs: &[String], given: &Given) -> Result<Secrets> {
         let mut values = BTreeMap::new();
         for spec in specs {
             let (id, value) = read_one(spec)?;
             values.insert(id, value);
         }
+        values.extend(given.0.iter().map(|(k, v)| (k.clone(), v.clone())));
         Ok(Secrets { values })
+    }
+}
+
+/// Secret values by id, handed over already read (compose reads its `secrets:` files
+/// and variables itself). Never shown: `Debug` prints the ids only.
+#[derive(Clone, Default)]
+pub struct Given(pub BTreeMap<String, Vec<u8>>);
+
+impl fmt::Debug for Given {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
     }
 }
 
@@ -101,13 +114,20 @@ mod tests {
         let f = t.path().join("tok");
         std::fs::write(&f, "from-file").unwrap();
         std::env::set_var("BERTH_TEST_SECRET_A", "from-env");
-        let s = Secrets::load(&[
-            format!("id=a,src={}", f.display()),
-            "id=b,env=BERTH_TEST_SECRET_A".into(),
-            "id=BERTH_TEST_SECRET_A".into(),
-            format!("id=c,type=file,source={}", f.display()),
-        ])
+        let mut given = Given::default();
+        given.0.insert("d".into(), b"handed-over".to_vec());
+        let s = Secrets::load(
+            &[
+                format!("id=a,src={}", f.display()),
+                "id=b,env=BERTH_TEST_SECRET_A".into(),
+                "id=BERTH_TEST_SECRET_A".into(),
+                format!("id=c,type=file,source={}", f.display()),
+            ],
+            &given,
+        )
         .unwrap();
+        assert_eq!(s.get("d"), Some(&b"handed-over"[..]));
+        assert!(!format!("{given:?}").contains("handed"));
         assert_eq!(s.get("a"), Some(&b"from-file"[..]));
         assert_eq!(s.get("b"), Some(&b"from-env"[..]));
         assert_eq!(s.get("BERTH_TEST_SECRET_A"), Some(&b"from-env"[..]));
@@ -120,7 +140,9 @@ mod tests {
             ("id=a,src=/nonexistent/file", "reading /nonexistent/file"),
             ("id=a,path=x", "unknown key"),
         ] {
-            let e = Secrets::load(&[spec.into()]).unwrap_err().to_string();
+            let e = Secrets::load(&[spec.into()], &Given::default())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(want), "{spec}: {e}");
         }
     }

@@ -204,6 +204,10 @@ pub struct Build {
     pub no_cache: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub pull: bool,
+    /// Top-level secrets the build may mount (`RUN --mount=type=secret,id=TARGET`);
+    /// the id is the target's name (the source's by default).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

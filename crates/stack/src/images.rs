@@ -56,6 +56,7 @@ pub fn build_one(stack: &Stack, service: &str, svc: &Service, flags: &BuildFlags
     });
     let mut tags = vec![image.clone()];
     tags.extend(b.tags.iter().cloned());
+    let secret_values = build_secrets(stack, service, b)?;
     let opts = build::BuildOptions {
         context: b.context.clone(),
         dockerfile,
@@ -72,8 +73,7 @@ pub fn build_one(stack: &Stack, service: &str, svc: &Service, flags: &BuildFlags
         dockerfile_inline: b.dockerfile_inline.clone(),
         labels: b.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         network: b.network.clone(),
-        // Compose's build secrets are not read yet: a RUN that requires one fails
-        // with its line.
+        secret_values,
         ..Default::default()
     };
     let events = stack.events;
@@ -203,4 +203,46 @@ pub fn pull_services(
         }
     }
     Ok(())
+}
+
+/// The values of a build's `secrets:`, by the id a Dockerfile mounts them as: the
+/// target's name (`/run/secrets/ID` or a bare `ID`), which is the source's by default.
+fn build_secrets(
+    stack: &Stack,
+    service: &str,
+    b: &compose::model::Build,
+) -> Result<build::secrets::Given> {
+    let mut given = build::secrets::Given::default();
+    for r in &b.secrets {
+        let object = stack.project.secrets.get(&r.source).ok_or_else(|| {
+            Error::invalid(format!(
+                "service {service:?}: build secret {:?} is not defined under the top-level secrets:",
+                r.source
+            ))
+        })?;
+        if object.external {
+            return Err(Error::invalid(format!(
+                "service {service:?}: build secret {:?} is external, which only a swarm can read: give it a file or environment",
+                r.source
+            )));
+        }
+        let value = match &object.source {
+            compose::model::FileSource::File(path) => std::fs::read(path).map_err(|e| {
+                Error::invalid(format!(
+                    "service {service:?}: build secret {:?}: reading {}: {e}",
+                    r.source,
+                    path.display()
+                ))
+            })?,
+            compose::model::FileSource::Environment { value, .. } => value.clone().into_bytes(),
+            compose::model::FileSource::Content(c) => c.clone().into_bytes(),
+        };
+        let id = r
+            .target
+            .strip_prefix("/run/secrets/")
+            .unwrap_or(&r.target)
+            .to_string();
+        given.0.insert(id, value);
+    }
+    Ok(given)
 }

@@ -135,6 +135,7 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
         output,
         dockerfile_inline: None,
         secrets: a.secrets,
+        secret_values: Default::default(),
     };
     let mode = match progress_mode(a.quiet, a.progress) {
         Ok(m) => m,

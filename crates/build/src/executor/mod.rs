@@ -69,7 +69,7 @@ pub fn build(
     let _lock = store.lock_shared()?;
     let resolved =
         crate::remote_context::resolve(&store, &opts.context, opts.dockerfile.as_deref())?;
-    let secrets = crate::secrets::Secrets::load(&opts.secrets)?;
+    let secrets = crate::secrets::Secrets::load(&opts.secrets, &opts.secret_values)?;
     let file_path = resolved
         .dockerfile
         .clone()

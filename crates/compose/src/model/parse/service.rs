@@ -120,6 +120,7 @@ const BUILD_KEYS: &[&str] = &[
     "no_cache",
     "pull",
     "dockerfile_inline",
+    "secrets",
 ];
 const BUILD_UNSUPPORTED: &[&str] = &[
     "entitlements",
@@ -133,7 +134,6 @@ const BUILD_UNSUPPORTED: &[&str] = &[
     "extra_hosts",
     "isolation",
     "privileged",
-    "secrets",
     "ulimits",
     "platforms",
 ];
@@ -340,6 +340,9 @@ fn build(node: &Node, path: &str, owner: &str, p: &mut Parser) -> Res<Build> {
             }
             if let Some(n) = f.get("tags") {
                 b.tags = read::string_list(n, &child(path, "tags"))?;
+            }
+            if let Some(n) = f.get("secrets") {
+                b.secrets = links::file_refs(n, &child(path, "secrets"), FileKind::Secret, p)?;
             }
             if let Some(n) = f.get("no_cache") {
                 b.no_cache = read::boolean(n, &child(path, "no_cache"))?;
