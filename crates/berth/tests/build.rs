@@ -343,6 +343,15 @@ fn bad_dockerfiles_are_errors_with_their_line() {
         ),
         // Port 1 on loopback: the pull is refused at once, nothing leaves the host.
         ("Dockerfile.nobase", "FROM 127.0.0.1:1/no-such-image:1\n"),
+        (
+            "Dockerfile.badflag",
+            "FROM busybox\nCOPY --chmodd=644 a /a\n",
+        ),
+        // A misspelt stage is not looked for in a registry.
+        (
+            "Dockerfile.nostage",
+            "FROM busybox AS base\nFROM busybox\nCOPY --from=bsae /x /x\n",
+        ),
     ]);
     let cases = [
         (
@@ -362,6 +371,14 @@ fn bad_dockerfiles_are_errors_with_their_line() {
             "Dockerfile.nobase",
             "Dockerfile:1: FROM 127.0.0.1:1/no-such-image:1: no such image here, and pulling it failed",
         ),
+        (
+            "Dockerfile.badflag",
+            "Dockerfile:2: unknown flag --chmodd for COPY (did you mean --chmod?)",
+        ),
+        (
+            "Dockerfile.nostage",
+            "Dockerfile:3: --from=bsae: no stage of that name (did you mean base?)",
+        ),
     ];
     for (file, message) in cases {
         let f = ctx.path().join(file);
@@ -373,6 +390,26 @@ fn bad_dockerfiles_are_errors_with_their_line() {
         assert_eq!(out.status.code(), Some(1), "{file}");
         assert!(stderr(&out).contains(message), "{file}: {}", stderr(&out));
     }
+    // A --target that names no stage.
+    let f = ctx.path().join("Dockerfile.nostage");
+    let out = build(
+        &b,
+        ctx.path(),
+        &[
+            "-f",
+            f.to_str().unwrap(),
+            "--target",
+            "nope",
+            "--network",
+            "none",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("target stage \"nope\" not found"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(b.ok(&["ps", "-a", "-q"]), "");
     b.cleanup();
 }

@@ -25,7 +25,7 @@ pub mod lexer;
 pub mod mounts;
 pub mod parse;
 pub mod stages;
-mod suggest;
+pub mod suggest;
 pub mod words;
 
 pub use error::{Error, ExpandError, Warning};

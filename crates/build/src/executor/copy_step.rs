@@ -311,6 +311,16 @@ impl Builder<'_, '_> {
                 }
             },
             None => {
+                // A misspelt stage would otherwise be pulled from a registry as an image.
+                let names: Vec<&str> = self.stage_names.iter().flatten().map(String::as_str).collect();
+                if let Some(near) = dockerfile::suggest::closest(&lower, &names) {
+                    if engine::images::try_find(self.store, from)?.is_none() {
+                        return Err(Error::step(
+                            line,
+                            format!("--from={from}: no stage of that name (did you mean {near}?), and no such local image"),
+                        ));
+                    }
+                }
                 let id = self.find_or_pull(from, line, "--from")?;
                 let config = self.store.image_config(&id)?.0;
                 (config, format!("image:{}", id.hex()))
