@@ -293,11 +293,14 @@ fn a_missing_required_secret_and_ssh_mounts_fail_with_their_line() {
         "{err}"
     );
 
-    let ctx = context(&[("Dockerfile", "FROM busybox\nRUN --mount=type=ssh true\n")]);
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN --mount=type=ssh,required=true true\n",
+    )]);
     let out = build(&b, ctx.path(), &["-t", "ssh"]);
     let err = stderr(&out);
     assert!(
-        err.contains("Dockerfile:2:") && err.contains("type=ssh is not supported"),
+        err.contains("Dockerfile:2:") && err.contains("no SSH agent \"default\" was given"),
         "{err}"
     );
     let ctx2 = context(&[(
@@ -375,5 +378,66 @@ fn an_interrupted_step_leaves_no_mount_scratch_dir_or_lock() {
         "FROM busybox\nRUN --mount=type=cache,target=/berth-cache,sharing=locked true\n",
     )]);
     build_ok(&b, quick.path(), &[]);
+    assert_clean(&b);
+}
+
+#[test]
+fn an_ssh_agent_socket_is_forwarded_and_left_out_of_the_layer() {
+    let b = berth();
+    busybox(&b);
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("agent.sock");
+    // A stand-in agent: only its being a socket matters here.
+    let _agent = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\n\
+         RUN --mount=type=ssh sh -c 'test -S \"$SSH_AUTH_SOCK\" && echo \"$SSH_AUTH_SOCK\" > /default'\n\
+         RUN --mount=type=ssh,id=deploy,target=/agent.sock,required=true \
+         sh -c 'test -S /agent.sock && echo \"$SSH_AUTH_SOCK\" > /deploy'\n\
+         RUN --mount=type=ssh,id=nothere sh -c 'echo \"${SSH_AUTH_SOCK:-none}\" > /optional'\n",
+    )]);
+    let default = format!("default={}", sock.display());
+    let deploy = format!("deploy={}", sock.display());
+    build_ok(
+        &b,
+        ctx.path(),
+        &["-t", "ssh:1", "--ssh", &default, "--ssh", &deploy],
+    );
+    assert_eq!(
+        sh(
+            &b,
+            "ssh:1",
+            "cat /default /deploy /optional; test -e /run/buildkit || echo no-dir; test -e /agent.sock || echo no-socket"
+        ),
+        "/run/buildkit/ssh_agent.0\n/agent.sock\nnone\nno-dir\nno-socket"
+    );
+    // `--ssh default` is $SSH_AUTH_SOCK; a key file is refused with what to do.
+    b.set_env("SSH_AUTH_SOCK", sock.to_str().unwrap());
+    build_ok(
+        &b,
+        ctx.path(),
+        &[
+            "-t",
+            "ssh:2",
+            "--no-cache",
+            "--ssh",
+            "default",
+            "--ssh",
+            &deploy,
+        ],
+    );
+    let key = dir.path().join("id_ed25519");
+    fs::write(&key, "not a socket").unwrap();
+    let out = build(
+        &b,
+        ctx.path(),
+        &["--ssh", &format!("default={}", key.display())],
+    );
+    assert!(
+        stderr(&out).contains("is not an agent socket"),
+        "{}",
+        stderr(&out)
+    );
     assert_clean(&b);
 }

@@ -33,6 +33,8 @@ pub struct BuildOptions {
     pub output: Option<crate::output::Output>,
     /// `--secret id=ID[,src=PATH|,env=VAR][,type=file|env]`, for `RUN --mount=type=secret`.
     pub secrets: Vec<String>,
+    /// `--ssh ID=SOCKET` / `default`: SSH agents `RUN --mount=type=ssh` may use.
+    pub ssh: Vec<String>,
     /// Secret values already read by the caller (compose's build `secrets:`).
     pub secret_values: crate::secrets::Given,
 }

@@ -6,21 +6,68 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
 #[derive(Default)]
 pub struct Secrets {
     values: BTreeMap<String, Vec<u8>>,
+    /// `--ssh`: agent sockets by id, for `RUN --mount=type=ssh`.
+    agents: BTreeMap<String, PathBuf>,
 }
 
 impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.values.keys()).finish()
+        f.debug_set()
+            .entries(self.values.keys().chain(self.agents.keys()))
+            .finish()
     }
 }
 
 impl Secrets {
+    /// The agent socket `--ssh` gave for `id`.
+    pub fn agent(&self, id: &str) -> Option<&Path> {
+        self.agents.get(id).map(PathBuf::as_path)
+    }
+
+    /// Reads every `--ssh` (`default`, `default=SOCKET`, `ID=SOCKET`): each must name an
+    /// SSH agent's socket (`default` alone is `$SSH_AUTH_SOCK`). Key files, which
+    /// buildx loads into an agent of its own, are refused with what to do instead.
+    pub fn load_ssh(&mut self, specs: &[String]) -> Result<()> {
+        for spec in specs {
+            let bad = |m: String| Error::invalid(format!("--ssh {spec:?}: {m}"));
+            let (id, path) = match spec.split_once('=') {
+                Some((id, p)) => (id.to_string(), p.to_string()),
+                None if spec == "default" => {
+                    let sock = std::env::var("SSH_AUTH_SOCK").map_err(|_| {
+                        bad(
+                            "SSH_AUTH_SOCK is not set: start ssh-agent, or give default=SOCKET"
+                                .into(),
+                        )
+                    })?;
+                    (spec.clone(), sock)
+                }
+                None => {
+                    return Err(bad(
+                        "give ID=SOCKET (or `default` for $SSH_AUTH_SOCK)".into()
+                    ))
+                }
+            };
+            if id.is_empty() || path.is_empty() || path.contains(',') {
+                return Err(bad("give ID=SOCKET with one agent socket".into()));
+            }
+            let meta = std::fs::metadata(&path).map_err(|e| bad(format!("{path}: {e}")))?;
+            if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
+                return Err(bad(format!(
+                    "{path} is not an agent socket: berth forwards running agents only (ssh-add the key to ssh-agent and pass --ssh {id}=$SSH_AUTH_SOCK)"
+                )));
+            }
+            self.agents.insert(id, PathBuf::from(path));
+        }
+        Ok(())
+    }
+
     pub fn get(&self, id: &str) -> Option<&[u8]> {
         self.values.get(id).map(Vec::as_slice)
     }
@@ -34,7 +81,10 @@ impl Secrets {
             values.insert(id, value);
         }
         values.extend(given.0.iter().map(|(k, v)| (k.clone(), v.clone())));
-        Ok(Secrets { values })
+        Ok(Secrets {
+            values,
+            agents: BTreeMap::new(),
+        })
     }
 }
 
@@ -143,6 +193,28 @@ mod tests {
             let e = Secrets::load(&[spec.into()], &Given::default())
                 .unwrap_err()
                 .to_string();
+            assert!(e.contains(want), "{spec}: {e}");
+        }
+    }
+
+    #[test]
+    fn ssh_agents_must_be_sockets() {
+        let t = tempfile::tempdir().unwrap();
+        let sock = t.path().join("agent");
+        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let key = t.path().join("key");
+        std::fs::write(&key, "k").unwrap();
+        let mut s = Secrets::default();
+        s.load_ssh(&[format!("deploy={}", sock.display())]).unwrap();
+        assert_eq!(s.agent("deploy"), Some(sock.as_path()));
+        assert!(format!("{s:?}").contains("deploy"));
+        for (spec, want) in [
+            (format!("x={}", key.display()), "not an agent socket"),
+            ("x".to_string(), "give ID=SOCKET"),
+            ("x=/nonexistent/sock".to_string(), "/nonexistent/sock"),
+            (format!("x={0},{0}", sock.display()), "one agent socket"),
+        ] {
+            let e = s.load_ssh(&[spec.clone()]).unwrap_err().to_string();
             assert!(e.contains(want), "{spec}: {e}");
         }
     }

@@ -58,6 +58,10 @@ pub struct BuildArgs {
     /// repeatable. With neither src nor env, the variable ID, else the file ID.
     #[arg(long = "secret", value_name = "id=ID[,src=PATH|,env=VAR]")]
     secrets: Vec<String>,
+    /// An SSH agent for `RUN --mount=type=ssh`: `default` ($SSH_AUTH_SOCK) or ID=SOCKET;
+    /// repeatable.
+    #[arg(long = "ssh", value_name = "default|ID=SOCKET")]
+    ssh: Vec<String>,
     /// Print only the image id.
     #[arg(short = 'q', long)]
     quiet: bool,
@@ -135,6 +139,7 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
         output,
         dockerfile_inline: None,
         secrets: a.secrets,
+        ssh: a.ssh,
         secret_values: Default::default(),
     };
     let mode = match progress_mode(a.quiet, a.progress) {

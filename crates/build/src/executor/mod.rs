@@ -69,7 +69,8 @@ pub fn build(
     let _lock = store.lock_shared()?;
     let resolved =
         crate::remote_context::resolve(&store, &opts.context, opts.dockerfile.as_deref())?;
-    let secrets = crate::secrets::Secrets::load(&opts.secrets, &opts.secret_values)?;
+    let mut secrets = crate::secrets::Secrets::load(&opts.secrets, &opts.secret_values)?;
+    secrets.load_ssh(&opts.ssh)?;
     let file_path = resolved
         .dockerfile
         .clone()

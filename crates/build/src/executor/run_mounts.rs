@@ -36,10 +36,21 @@ impl Builder<'_, '_> {
             };
             let plan = match m.kind {
                 MountKind::Ssh => {
-                    return Err(Error::step(
-                        line,
-                        "RUN --mount=type=ssh is not supported: berth does not forward an SSH agent into builds (use a type=secret mount for a key or token)",
-                    ))
+                    if m.mode.is_some() || m.uid.is_some() || m.gid.is_some() {
+                        return Err(step(
+                            "mode, uid and gid are not supported on ssh mounts: the agent's socket is mounted as it is, with its own permissions".into(),
+                        ));
+                    }
+                    let n = plans
+                        .iter()
+                        .filter(|p| matches!(p, Plan::Ssh { .. }))
+                        .count();
+                    Plan::Ssh {
+                        id: m.id.clone().unwrap_or_else(|| "default".into()),
+                        target: target(&m.target)?
+                            .unwrap_or_else(|| format!("/run/buildkit/ssh_agent.{n}")),
+                        required: m.required,
+                    }
                 }
                 MountKind::Bind => Plan::Bind {
                     origin: self.origin(m.from.as_deref(), m.source.as_deref(), line)?,
@@ -69,17 +80,16 @@ impl Builder<'_, '_> {
                 },
                 MountKind::Secret => {
                     let given = target(&m.target)?;
-                    let id = m
-                        .id
-                        .clone()
-                        .or_else(|| m.source.clone())
-                        .or_else(|| {
-                            given.as_deref().and_then(|t| {
-                                t.rsplit('/').next().map(str::to_string)
+                    let id =
+                        m.id.clone()
+                            .or_else(|| m.source.clone())
+                            .or_else(|| {
+                                given
+                                    .as_deref()
+                                    .and_then(|t| t.rsplit('/').next().map(str::to_string))
                             })
-                        })
-                        .or_else(|| m.env.clone())
-                        .unwrap_or_default();
+                            .or_else(|| m.env.clone())
+                            .unwrap_or_default();
                     let target = match (given, &m.env) {
                         (Some(t), _) => Some(t),
                         (None, Some(_)) => None,
@@ -154,9 +164,10 @@ impl Builder<'_, '_> {
 
 fn mount_target(p: &Plan) -> Option<&str> {
     match p {
-        Plan::Bind { target, .. } | Plan::Cache { target, .. } | Plan::Tmpfs { target, .. } => {
-            Some(target)
-        }
+        Plan::Bind { target, .. }
+        | Plan::Cache { target, .. }
+        | Plan::Tmpfs { target, .. }
+        | Plan::Ssh { target, .. } => Some(target),
         Plan::Secret { target, .. } => target.as_deref(),
     }
 }

@@ -76,6 +76,12 @@ pub enum Plan {
         target: String,
         size: Option<u64>,
     },
+    /// An SSH agent socket; `SSH_AUTH_SOCK` points at it.
+    Ssh {
+        id: String,
+        target: String,
+        required: bool,
+    },
     Secret {
         id: String,
         /// `None` with `env` set: only the environment variable.
@@ -112,6 +118,11 @@ impl Plan {
                 seed.as_ref().map(Origin::key).unwrap_or_default()
             ),
             Plan::Tmpfs { target, size } => format!("tmpfs {target} size={size:?}"),
+            Plan::Ssh {
+                id,
+                target,
+                required,
+            } => format!("ssh id={id} target={target} required={required}"),
             Plan::Secret {
                 id,
                 target,
@@ -225,6 +236,23 @@ pub fn activate(plans: &[Plan], env: &Env<'_>) -> Result<Active> {
                     options,
                     ..Default::default()
                 }
+            }
+            Plan::Ssh {
+                id,
+                target,
+                required,
+            } => {
+                let Some(sock) = env.secrets.agent(id) else {
+                    if *required {
+                        return Err(Error::step(
+                            env.line,
+                            format!("RUN --mount=type=ssh: no SSH agent {id:?} was given (pass --ssh {id}=SOCKET, or --ssh default for $SSH_AUTH_SOCK)"),
+                        ));
+                    }
+                    continue;
+                };
+                a.env.push(format!("SSH_AUTH_SOCK={target}"));
+                bind(sock, target, false)
             }
             Plan::Secret {
                 id,
