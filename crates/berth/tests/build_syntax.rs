@@ -1,6 +1,8 @@
 //! Dockerfile syntax end to end: parser directives (`# syntax`, `# escape`), Docker's
-//! substitution operators in the instructions that expand them, `COPY --link`, and
-//! `RUN --network`; each built from the busybox fixture and checked in the result.
+//! substitution operators in the instructions that expand them, `COPY --link`,
+//! `RUN --network`, a shell-form health check through the image's SHELL, and the
+//! `--add-host`/`--cache-from` flags; each built from the busybox fixture and checked
+//! in the result.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
@@ -239,5 +241,46 @@ fn a_shell_form_health_check_runs_through_the_images_shell() {
     let log = b.ok(&["exec", "shelled-c", "cat", "/tmp/via-shell"]);
     assert!(log.lines().any(|l| l == "test -d /tmp"), "{log}");
     b.ok(&["rm", "-f", "shelled-c"]);
+    b.cleanup();
+}
+
+#[test]
+fn add_host_lines_reach_run_steps_and_cache_flags_are_accepted() {
+    let b = berth();
+    busybox(&b);
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN grep db.internal /etc/hosts > /hosts-line\n",
+    )]);
+    let out = b.run(&[
+        "build",
+        "--network",
+        "none",
+        "--add-host",
+        "db.internal:10.1.2.3",
+        "--cache-from",
+        "type=registry,ref=127.0.0.1:1/cache",
+        "-t",
+        "hosted",
+        ctx.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--cache-from and --cache-to are ignored"));
+    let line = run(&b, "hosted", "cat /hosts-line");
+    assert!(
+        line.contains("10.1.2.3") && line.contains("db.internal"),
+        "{line}"
+    );
+    // The image's own /etc/hosts is not changed by the build's.
+    assert!(!run(&b, "hosted", "cat /etc/hosts").contains("db.internal"));
+    let out = b.run(&[
+        "build",
+        "--add-host",
+        "no-address-here",
+        ctx.path().to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no-address-here"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("#2"), "a step ran: {}", stderr(&out));
     b.cleanup();
 }

@@ -24,6 +24,8 @@ pub struct Command<'a> {
     pub workdir: Option<String>,
     /// `none`, `host`, or a network name.
     pub network: String,
+    /// `--add-host HOST:IP` entries for the step's /etc/hosts.
+    pub add_hosts: Vec<String>,
     /// The layers so far, bottom first.
     pub layers: &'a [Digest],
     /// Set when the build stops (another stage failed, or a signal): the command's
@@ -67,6 +69,7 @@ pub fn run(
         ..Default::default()
     };
     opts.net.networks = vec![cmd.network.clone()];
+    opts.net.add_hosts = cmd.add_hosts.clone();
     opts.health.disabled = true;
     let record = engine::containers::create(root, &opts)?;
     let id = record.id.clone();

@@ -214,7 +214,10 @@ mod tests {
             ("x=/nonexistent/sock".to_string(), "/nonexistent/sock"),
             (format!("x={0},{0}", sock.display()), "one agent socket"),
         ] {
-            let e = s.load_ssh(std::slice::from_ref(&spec)).unwrap_err().to_string();
+            let e = s
+                .load_ssh(std::slice::from_ref(&spec))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(want), "{spec}: {e}");
         }
     }

@@ -43,6 +43,16 @@ pub struct BuildArgs {
     /// The network RUN steps use: bridge (default, as Docker), none, host or a network name.
     #[arg(long)]
     network: Option<String>,
+    /// An /etc/hosts line for RUN steps (`HOST:IP`; `host-gateway` is the bridge's
+    /// gateway); repeatable.
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    add_hosts: Vec<String>,
+    /// Accepted for Docker compatibility and ignored with a warning: berth keeps its
+    /// build cache locally only.
+    #[arg(long = "cache-from", value_name = "SOURCE", hide = true)]
+    cache_from: Vec<String>,
+    #[arg(long = "cache-to", value_name = "DEST", hide = true)]
+    cache_to: Vec<String>,
     /// Always pull the images the build names (FROM, COPY --from), even when present.
     #[arg(long)]
     pull: bool,
@@ -90,6 +100,9 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
             return Ok(125);
         }
     }
+    if !a.cache_from.is_empty() || !a.cache_to.is_empty() {
+        eprintln!("berth: warning: --cache-from and --cache-to are ignored: berth's build cache is local to its state root");
+    }
     if a.load && a.output.is_some() {
         eprintln!("berth: --load and --output both say where the image goes: give one");
         return Ok(125);
@@ -136,6 +149,7 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
         labels: a.labels,
         network: a.network,
         pull: a.pull,
+        add_hosts: a.add_hosts,
         output,
         dockerfile_inline: None,
         secrets: a.secrets,

@@ -60,6 +60,7 @@ pub fn build(
             )));
         }
     }
+    engine::netopts::extra_hosts(&opts.add_hosts, Some("0.0.0.0"))?;
     let given = parse_build_args(&opts.build_args)?;
     let mut build_args = predefined_args();
     build_args.extend(given.clone());

@@ -175,6 +175,7 @@ impl Builder<'_, '_> {
             user: Some(cmd.user),
             workdir: Some(cmd.workdir),
             network: cmd.network,
+            add_hosts: self.opts.add_hosts.clone(),
             layers: &state.config.rootfs.diff_ids,
             cancel: self.cancel,
             mounts: active.points.clone(),
