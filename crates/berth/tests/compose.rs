@@ -1252,7 +1252,7 @@ services:
 }
 
 #[test]
-fn build_secrets_reach_run_mounts_by_their_target_and_stay_out_of_the_image() {
+fn build_secrets_and_extra_hosts_reach_run_steps_and_stay_out_of_the_image() {
     let p = Project::new(
         "bsec",
         r#"
@@ -1264,6 +1264,8 @@ services:
         - token
         - source: cert
           target: tls
+      extra_hosts:
+        - "db.internal=10.9.8.7"
     command: ["sleep", "300"]
 secrets:
   token:
@@ -1277,7 +1279,8 @@ secrets:
         "Dockerfile",
         "FROM IMAGE\n\
          RUN --mount=type=secret,id=token --mount=type=secret,id=tls,required=true \
-         sh -c 'wc -c < /run/secrets/token > /token-len; cat /run/secrets/tls > /dev/null && echo ok > /tls-seen'\n",
+         sh -c 'wc -c < /run/secrets/token > /token-len; cat /run/secrets/tls > /dev/null && echo ok > /tls-seen'\n\
+         RUN grep -c '10.9.8.7.*db.internal' /etc/hosts > /hosts-count\n",
     );
     let out =
         p.b.cmd()
@@ -1299,7 +1302,7 @@ secrets:
             cmd,
         ])
     };
-    assert_eq!(run("cat /token-len /tls-seen"), "17\nok");
+    assert_eq!(run("cat /token-len /tls-seen /hosts-count"), "17\nok\n1");
     assert!(!p
         .b
         .ok(&["image", "inspect", "bsec-app"])

@@ -208,6 +208,12 @@ pub struct Build {
     /// the id is the target's name (the source's by default).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<FileRef>,
+    /// SSH agents for `RUN --mount=type=ssh` (`default`, `ID=SOCKET`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ssh: Vec<String>,
+    /// `/etc/hosts` lines for RUN steps (`HOST:IP`, as `extra_hosts` of a service).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

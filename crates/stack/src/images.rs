@@ -74,6 +74,8 @@ pub fn build_one(stack: &Stack, service: &str, svc: &Service, flags: &BuildFlags
         labels: b.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         network: b.network.clone(),
         secret_values,
+        ssh: b.ssh.clone(),
+        add_hosts: b.extra_hosts.clone(),
         ..Default::default()
     };
     let events = stack.events;

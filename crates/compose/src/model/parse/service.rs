@@ -121,17 +121,17 @@ const BUILD_KEYS: &[&str] = &[
     "pull",
     "dockerfile_inline",
     "secrets",
+    "ssh",
+    "extra_hosts",
 ];
 const BUILD_UNSUPPORTED: &[&str] = &[
     "entitlements",
-    "ssh",
     "cache_from",
     "cache_to",
     "additional_contexts",
     "provenance",
     "sbom",
     "shm_size",
-    "extra_hosts",
     "isolation",
     "privileged",
     "ulimits",
@@ -343,6 +343,12 @@ fn build(node: &Node, path: &str, owner: &str, p: &mut Parser) -> Res<Build> {
             }
             if let Some(n) = f.get("secrets") {
                 b.secrets = links::file_refs(n, &child(path, "secrets"), FileKind::Secret, p)?;
+            }
+            if let Some(n) = f.get("ssh") {
+                b.ssh = read::string_or_list(n, &child(path, "ssh"))?;
+            }
+            if let Some(n) = f.get("extra_hosts") {
+                b.extra_hosts = env::extra_hosts(n, &child(path, "extra_hosts"))?;
             }
             if let Some(n) = f.get("no_cache") {
                 b.no_cache = read::boolean(n, &child(path, "no_cache"))?;
