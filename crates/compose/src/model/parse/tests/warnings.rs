@@ -46,9 +46,9 @@ fn unsupported_service_keys_warn_once_each() {
 #[test]
 fn unsupported_nested_keys_warn_with_their_path() {
     assert_warns(
-        &web("build:\n  context: .\n  ssh: [default]"),
+        &web("build:\n  context: .\n  cache_from: [x]"),
         6,
-        "service \"web\": key \"build.ssh\" is not supported by berth yet and is ignored",
+        "service \"web\": key \"build.cache_from\" is not supported by berth yet and is ignored",
     );
     assert_warns(
         "services:\n  web:\n    image: i\n    networks:\n      n:\n        mac_address: 02:42:ac:11:65:43\nnetworks:\n  n:\n",
