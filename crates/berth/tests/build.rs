@@ -6,54 +6,16 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Output;
 use std::time::Instant;
 
 use serde_json::Value;
+use testsupport::build::{build, build_ok, context, load_busybox};
 use testsupport::oci::{self, LayerCompression};
 use testsupport::registry::Registry;
 use testsupport::{stderr, stdout, Berth};
 
 fn berth() -> Berth {
     Berth::new(env!("CARGO_BIN_EXE_berth"))
-}
-
-/// Loads the busybox fixture as `busybox:latest`.
-fn busybox(b: &Berth) {
-    let spec = oci::busybox_image(LayerCompression::None);
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("image.tar");
-    oci::write_docker_archive(&archive, &spec, &["busybox"]);
-    b.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
-}
-
-/// A build context holding `files` (path, content).
-fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, content) in files {
-        let p = dir.path().join(path);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, content).unwrap();
-    }
-    dir
-}
-
-fn build(b: &Berth, ctx: &Path, args: &[&str]) -> Output {
-    let mut a = vec!["build"];
-    a.extend_from_slice(args);
-    a.push(ctx.to_str().unwrap());
-    b.run(&a)
-}
-
-fn build_ok(b: &Berth, ctx: &Path, args: &[&str]) -> (String, String) {
-    let out = build(b, ctx, args);
-    assert!(
-        out.status.success(),
-        "build failed\nstdout: {}\nstderr: {}",
-        stdout(&out),
-        stderr(&out)
-    );
-    (stdout(&out).trim().to_string(), stderr(&out))
 }
 
 fn image_config(b: &Berth, name: &str) -> Value {
@@ -63,7 +25,7 @@ fn image_config(b: &Berth, name: &str) -> Value {
 #[test]
 fn a_dockerfile_sets_files_env_user_workdir_entrypoint_and_labels() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[
         (
             "Dockerfile",
@@ -159,7 +121,7 @@ CMD ["cat made.txt"]
 #[test]
 fn scratch_images_get_files_from_the_context_stages_and_tar_archives() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[
         (
             "Dockerfile",
@@ -219,7 +181,7 @@ fn scratch_images_get_files_from_the_context_stages_and_tar_archives() {
 #[test]
 fn an_unchanged_rebuild_is_cached_and_a_changed_source_rebuilds_from_its_step() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[
         (
             "Dockerfile",
@@ -295,7 +257,7 @@ fn an_unchanged_rebuild_is_cached_and_a_changed_source_rebuilds_from_its_step() 
 #[test]
 fn a_failing_run_reports_line_output_and_exit_code_and_leaves_nothing() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let before = b.ok(&["images", "-q", "--no-trunc"]);
     let ctx = context(&[(
         "Dockerfile",
@@ -326,7 +288,7 @@ fn a_failing_run_reports_line_output_and_exit_code_and_leaves_nothing() {
 #[test]
 fn bad_dockerfiles_are_errors_with_their_line() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[
         (
             "Dockerfile",
@@ -417,7 +379,7 @@ fn bad_dockerfiles_are_errors_with_their_line() {
 #[test]
 fn skopeo_reads_the_config_of_a_saved_built_image() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[(
         "Dockerfile",
         "FROM busybox\nRUN echo x > /x\nENV GREETING=hi\nLABEL tier=test\nCMD [\"cat\", \"/x\"]\n",
@@ -468,7 +430,7 @@ fn skopeo_reads_the_config_of_a_saved_built_image() {
 #[test]
 fn heredoc_scripts_and_inline_files_and_unused_build_args_are_warned() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[(
         "Dockerfile",
         "FROM busybox\nARG USED=yes\nRUN <<EOF\necho script-out\necho \"$USED\" > /used\nEOF\nCOPY <<greeting.txt <<other /inline/\nline one\ngreeting.txt\nsecond file\nother\n",
@@ -508,7 +470,7 @@ fn heredoc_scripts_and_inline_files_and_unused_build_args_are_warned() {
 #[test]
 fn onbuild_triggers_run_in_child_builds_and_are_not_inherited() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let base = context(&[(
         "Dockerfile",
         "FROM busybox\nONBUILD COPY marker.txt /from-trigger.txt\nONBUILD RUN echo triggered > /t\n",
@@ -592,7 +554,7 @@ fn a_missing_base_image_is_pulled_as_docker_does() {
 fn a_dockerfile_from_stdin_and_a_dockerfile_specific_ignore_file() {
     use std::io::Write;
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[
         ("a.txt", "a\n"),
         ("b.txt", "b\n"),
@@ -634,7 +596,7 @@ fn a_dockerfile_from_stdin_and_a_dockerfile_specific_ignore_file() {
 #[test]
 fn an_interrupted_build_stops_and_removes_its_step_container() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[("Dockerfile", "FROM busybox\nRUN echo started; sleep 60\n")]);
     let child = b
         .cmd()
@@ -691,7 +653,7 @@ fn built_history(b: &Berth, name: &str, base_entries: usize) -> Vec<(String, boo
 #[test]
 fn workdir_makes_its_directory_owned_by_the_user_in_a_layer() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[(
         "Dockerfile",
         "FROM busybox\nWORKDIR /app\nRUN pwd > here\nUSER 1000:1001\nWORKDIR /home/u/work\nRUN touch mine\nWORKDIR /tmp\nARG V=1\nEXPOSE 80 53/udp\n",
@@ -753,7 +715,7 @@ fn workdir_makes_its_directory_owned_by_the_user_in_a_layer() {
 #[test]
 fn concurrent_builds_sharing_a_base_and_a_run_leave_no_stray_images() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let shared = "FROM busybox\nRUN sleep 1; echo shared > /shared\n";
     let ctx_a = context(&[("Dockerfile", &format!("{shared}RUN echo a > /which\n"))]);
     let ctx_b = context(&[("Dockerfile", &format!("{shared}RUN echo b > /which\n"))]);
@@ -808,7 +770,7 @@ fn concurrent_builds_sharing_a_base_and_a_run_leave_no_stray_images() {
 #[test]
 fn image_gc_keeps_the_build_cache_until_builder_prune() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     // A container keeps the base image through `image prune -a`.
     let keeper = b.ok(&["create", "busybox", "true"]);
     let ctx = context(&[
@@ -882,7 +844,7 @@ fn build_on_tty(b: &Berth, ctx: &Path, args: &[&str]) -> (i32, String) {
 #[test]
 fn tty_progress_draws_steps_in_place_and_passes_the_exit_code_through() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[
         (
             "Dockerfile",

@@ -7,65 +7,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
-use std::path::Path;
-use std::process::Output;
 
-use testsupport::oci::{self, LayerCompression};
-use testsupport::{stderr, stdout, Berth};
+use testsupport::build::{build, build_ok, context, load_busybox, sh};
+use testsupport::{stderr, Berth};
 
 fn berth() -> Berth {
     Berth::new(env!("CARGO_BIN_EXE_berth"))
-}
-
-/// Loads the busybox fixture as `busybox:latest`.
-fn busybox(b: &Berth) {
-    let spec = oci::busybox_image(LayerCompression::None);
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("image.tar");
-    oci::write_docker_archive(&archive, &spec, &["busybox"]);
-    b.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
-}
-
-fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, content) in files {
-        let p = dir.path().join(path);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, content).unwrap();
-    }
-    dir
-}
-
-fn build(b: &Berth, ctx: &Path, args: &[&str]) -> Output {
-    let mut a = vec!["build", "--network", "none"];
-    a.extend_from_slice(args);
-    a.push(ctx.to_str().unwrap());
-    b.run(&a)
-}
-
-fn build_ok(b: &Berth, ctx: &Path, args: &[&str]) -> (String, String) {
-    let out = build(b, ctx, args);
-    assert!(
-        out.status.success(),
-        "build failed\nstdout: {}\nstderr: {}",
-        stdout(&out),
-        stderr(&out)
-    );
-    (stdout(&out).trim().to_string(), stderr(&out))
-}
-
-/// Runs `script` in `image` and returns its output.
-fn sh(b: &Berth, image: &str, script: &str) -> String {
-    b.ok(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        image,
-        "sh",
-        "-c",
-        script,
-    ])
 }
 
 /// Nothing of the builds is left: no scratch directory (views, rw overlays, secret
@@ -83,7 +30,7 @@ fn assert_clean(b: &Berth) {
 #[test]
 fn a_cache_mount_persists_between_builds_but_never_enters_the_image() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[(
         "Dockerfile",
         "FROM busybox\n\
@@ -115,7 +62,7 @@ fn a_cache_mount_persists_between_builds_but_never_enters_the_image() {
 #[test]
 fn bind_mounts_from_the_context_and_a_stage_are_read_only_and_key_the_step() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let dockerfile = "FROM busybox AS tools\n\
         RUN mkdir /out && echo from-stage > /out/made\n\
         FROM busybox\n\
@@ -156,7 +103,7 @@ fn bind_mounts_from_the_context_and_a_stage_are_read_only_and_key_the_step() {
 #[test]
 fn writes_to_a_rw_bind_mount_are_thrown_away() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[
         (
             "Dockerfile",
@@ -199,7 +146,7 @@ fn writes_to_a_rw_bind_mount_are_thrown_away() {
 #[test]
 fn a_tmpfs_mount_is_a_tmpfs_of_its_size_and_leaves_nothing() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[(
         "Dockerfile",
         "FROM busybox\n\
@@ -222,7 +169,7 @@ fn a_tmpfs_mount_is_a_tmpfs_of_its_size_and_leaves_nothing() {
 #[test]
 fn secrets_reach_the_step_but_not_the_image_history_archive_or_cache_key() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("token");
     fs::write(&secret, "s3cret-value-1").unwrap();
@@ -278,7 +225,7 @@ fn secrets_reach_the_step_but_not_the_image_history_archive_or_cache_key() {
 #[test]
 fn a_missing_required_secret_and_ssh_mounts_fail_with_their_line() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[(
         "Dockerfile",
         "FROM busybox\n\
@@ -329,7 +276,7 @@ fn a_missing_required_secret_and_ssh_mounts_fail_with_their_line() {
 #[test]
 fn an_interrupted_step_leaves_no_mount_scratch_dir_or_lock() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("token");
     fs::write(&secret, "t").unwrap();
@@ -384,7 +331,7 @@ fn an_interrupted_step_leaves_no_mount_scratch_dir_or_lock() {
 #[test]
 fn an_ssh_agent_socket_is_forwarded_and_left_out_of_the_layer() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("agent.sock");
     // A stand-in agent: only its being a socket matters here.

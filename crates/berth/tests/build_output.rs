@@ -5,48 +5,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
-use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use testsupport::build::{build, build_ok, context, load_busybox};
 use testsupport::oci::{self, LayerCompression};
 use testsupport::registry::Registry;
 use testsupport::{stderr, stdout, Berth};
 
+/// A context holding only a Dockerfile.
+fn dockerfile(text: &str) -> tempfile::TempDir {
+    context(&[("Dockerfile", text)])
+}
+
 fn berth() -> Berth {
     Berth::new(env!("CARGO_BIN_EXE_berth"))
-}
-
-fn busybox(b: &Berth) {
-    let spec = oci::busybox_image(LayerCompression::None);
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("image.tar");
-    oci::write_docker_archive(&archive, &spec, &["busybox"]);
-    b.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
-}
-
-fn context(dockerfile: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
-    dir
-}
-
-fn build(b: &Berth, ctx: &Path, args: &[&str]) -> Output {
-    let mut a = vec!["build", "--network", "none"];
-    a.extend_from_slice(args);
-    a.push(ctx.to_str().unwrap());
-    b.run(&a)
-}
-
-fn build_ok(b: &Berth, ctx: &Path, args: &[&str]) -> String {
-    let out = build(b, ctx, args);
-    assert!(
-        out.status.success(),
-        "build failed\nstdout: {}\nstderr: {}",
-        stdout(&out),
-        stderr(&out)
-    );
-    stdout(&out).trim().to_string()
 }
 
 /// A podman with all its state in a temp dir: vfs storage (no mounts to leak), runc
@@ -114,8 +87,8 @@ impl Drop for Podman {
 #[test]
 fn archive_outputs_run_in_podman_and_read_in_skopeo_without_a_local_image() {
     let b = berth();
-    busybox(&b);
-    let ctx = context(
+    load_busybox(&b);
+    let ctx = dockerfile(
         "FROM busybox\nRUN echo built-by-berth > /made\nLABEL tier=exported\nCMD [\"cat\", \"/made\"]\n",
     );
     let dir = tempfile::tempdir().unwrap();
@@ -171,9 +144,9 @@ fn archive_outputs_run_in_podman_and_read_in_skopeo_without_a_local_image() {
 fn a_built_image_is_pushed_pulled_back_and_run() {
     let reg = Registry::start();
     let b = berth();
-    busybox(&b);
-    let ctx = context("FROM busybox\nRUN echo pushed > /p\nCMD [\"cat\", \"/p\"]\n");
-    let id = build_ok(&b, ctx.path(), &["-t", "app:1"]);
+    load_busybox(&b);
+    let ctx = dockerfile("FROM busybox\nRUN echo pushed > /p\nCMD [\"cat\", \"/p\"]\n");
+    let (id, _) = build_ok(&b, ctx.path(), &["-t", "app:1"]);
     // podman's form: push a local image under another name, without tagging it here.
     let dest = format!("{}/team/app:1", reg.addr());
     b.ok(&["push", "-q", "app:1", &dest]);
@@ -231,11 +204,11 @@ fn pull_refreshes_a_base_image_that_changed_in_the_registry() {
     );
     b.ok(&["pull", "-q", &base]);
     // A new base is pushed under the same tag; the local one stays the old one.
-    let v2 = context(&format!("FROM {base}\nRUN echo v2 > /version\n"));
+    let v2 = dockerfile(&format!("FROM {base}\nRUN echo v2 > /version\n"));
     build_ok(&b, v2.path(), &["-t", "base-v2"]);
     b.ok(&["push", "-q", "base-v2", &base]);
 
-    let app = context(&format!(
+    let app = dockerfile(&format!(
         "FROM {base}\nCMD [\"sh\", \"-c\", \"cat /version 2>/dev/null || echo v1\"]\n"
     ));
     build_ok(&b, app.path(), &["-t", "app:old"]);
@@ -252,9 +225,9 @@ fn pull_refreshes_a_base_image_that_changed_in_the_registry() {
     );
 
     // --pull fails when the registry cannot be reached, even though the image is here.
-    busybox(&b);
+    load_busybox(&b);
     b.ok(&["tag", "busybox", "127.0.0.1:1/team/offline:1"]);
-    let offline = context("FROM 127.0.0.1:1/team/offline:1\nRUN true\n");
+    let offline = dockerfile("FROM 127.0.0.1:1/team/offline:1\nRUN true\n");
     build_ok(&b, offline.path(), &["-t", "offline-ok"]);
     let out = build(&b, offline.path(), &["--pull", "-t", "offline-pull"]);
     assert!(!out.status.success());
@@ -270,8 +243,8 @@ fn pull_refreshes_a_base_image_that_changed_in_the_registry() {
 #[test]
 fn bad_outputs_are_refused_before_any_step_runs() {
     let b = berth();
-    busybox(&b);
-    let ctx = context("FROM busybox\nRUN echo ran > /r\n");
+    load_busybox(&b);
+    let ctx = dockerfile("FROM busybox\nRUN echo ran > /r\n");
     for (args, says) in [
         (&["-o", "type=local,dest=out"][..], "type=oci"),
         (&["-o", "outdir"][..], "type=oci"),
@@ -313,8 +286,8 @@ fn bad_outputs_are_refused_before_any_step_runs() {
 #[test]
 fn iidfile_platform_and_load_read_as_docker_reads_them() {
     let b = berth();
-    busybox(&b);
-    let ctx = context("FROM busybox\nRUN echo x > /x\n");
+    load_busybox(&b);
+    let ctx = dockerfile("FROM busybox\nRUN echo x > /x\n");
     let dir = tempfile::tempdir().unwrap();
     let iid = dir.path().join("iid");
     let arch = match std::env::consts::ARCH {
@@ -323,7 +296,7 @@ fn iidfile_platform_and_load_read_as_docker_reads_them() {
         other => other,
     };
     let host = format!("linux/{arch}");
-    let id = build_ok(
+    let (id, _) = build_ok(
         &b,
         ctx.path(),
         &[

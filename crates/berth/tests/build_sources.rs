@@ -11,57 +11,16 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use testsupport::oci::{self, LayerCompression};
-use testsupport::{stderr, stdout, Berth};
+use testsupport::build::{build, build_ok, context, load_busybox, sh};
+use testsupport::{stderr, Berth};
 
 fn berth() -> Berth {
     Berth::new(env!("CARGO_BIN_EXE_berth"))
-}
-
-fn busybox(b: &Berth) {
-    let spec = oci::busybox_image(LayerCompression::None);
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("image.tar");
-    oci::write_docker_archive(&archive, &spec, &["busybox"]);
-    b.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
-}
-
-fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, content) in files {
-        let p = dir.path().join(path);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, content).unwrap();
-    }
-    dir
-}
-
-fn build(b: &Berth, ctx: &Path, args: &[&str]) -> Output {
-    let mut a = vec!["build", "--network", "none"];
-    a.extend_from_slice(args);
-    a.push(ctx.to_str().unwrap());
-    b.run(&a)
-}
-
-fn build_ok(b: &Berth, ctx: &Path, args: &[&str]) -> String {
-    let out = build(b, ctx, args);
-    assert!(
-        out.status.success(),
-        "build failed\nstdout: {}\nstderr: {}",
-        stdout(&out),
-        stderr(&out)
-    );
-    stderr(&out)
-}
-
-/// Runs a shell script in a new container of `image`.
-fn sh(b: &Berth, image: &str, script: &str) -> String {
-    b.ok(&["run", "--rm", image, "sh", "-c", script])
 }
 
 /// A failed build: its error names the line, no image or layer was added, and no
@@ -183,7 +142,7 @@ fn sha256(bytes: &[u8]) -> String {
 #[test]
 fn copy_exclude_drops_matches_from_the_context_and_from_stages_and_is_in_the_key() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[
         (
             "Dockerfile",
@@ -209,7 +168,7 @@ fn copy_exclude_drops_matches_from_the_context_and_from_stages_and_is_in_the_key
     );
     // A new file that an --exclude drops changes nothing: all cached.
     fs::write(ctx.path().join("dir/deep/new.md"), "n").unwrap();
-    let progress = build_ok(&b, ctx.path(), &["-t", "excl"]);
+    let (_, progress) = build_ok(&b, ctx.path(), &["-t", "excl"]);
     assert_eq!(progress.matches("CACHED").count(), 4, "{progress}");
     // Dropping an --exclude is a different step.
     let df = fs::read_to_string(ctx.path().join("Dockerfile")).unwrap();
@@ -218,7 +177,7 @@ fn copy_exclude_drops_matches_from_the_context_and_from_stages_and_is_in_the_key
         df.replace("--exclude=**/*.md ", ""),
     )
     .unwrap();
-    let progress = build_ok(&b, ctx.path(), &["-t", "excl"]);
+    let (_, progress) = build_ok(&b, ctx.path(), &["-t", "excl"]);
     assert_eq!(progress.matches("CACHED").count(), 2, "{progress}");
     assert_eq!(
         sh(&b, "excl", "cd /two && find . | sort"),
@@ -230,7 +189,7 @@ fn copy_exclude_drops_matches_from_the_context_and_from_stages_and_is_in_the_key
 #[test]
 fn copy_parents_keeps_directories_below_the_root_or_the_pivot() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[
         (
             "Dockerfile",
@@ -291,7 +250,7 @@ fn copy_parents_keeps_directories_below_the_root_or_the_pivot() {
 #[test]
 fn add_downloads_a_url_with_docker_mode_time_and_checksum_and_caches_by_content() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let files = tempfile::tempdir().unwrap();
     fs::create_dir_all(files.path().join("files")).unwrap();
     fs::write(files.path().join("files/hello.txt"), "hello v1\n").unwrap();
@@ -363,12 +322,12 @@ fn add_downloads_a_url_with_docker_mode_time_and_checksum_and_caches_by_content(
 
     // Unchanged content: downloaded again, then every step is a hit.
     let before = server.hits();
-    let progress = build_ok(&b, ctx.path(), &["-t", "dl"]);
+    let (_, progress) = build_ok(&b, ctx.path(), &["-t", "dl"]);
     assert_eq!(progress.matches("CACHED").count(), 3, "{progress}");
     assert_eq!(server.hits(), before + 3);
     // Changed content behind the same URL: the steps that fetch it run again.
     fs::write(files.path().join("files/hello.txt"), "hello v2\n").unwrap();
-    let progress = build_ok(&b, ctx.path(), &["-t", "dl"]);
+    let (_, progress) = build_ok(&b, ctx.path(), &["-t", "dl"]);
     assert_eq!(progress.matches("CACHED").count(), 0, "{progress}");
     assert_eq!(sh(&b, "dl", "cat /dl/renamed.txt"), "hello v2");
 
@@ -422,7 +381,7 @@ fn git(dir: &Path, args: &[&str]) {
 #[test]
 fn add_checks_out_a_git_ref_and_subdirectory_over_dumb_http() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let served = tempfile::tempdir().unwrap();
     let work = served.path().join("work");
     fs::create_dir_all(work.join("docs/sub")).unwrap();
@@ -488,7 +447,7 @@ fn add_checks_out_a_git_ref_and_subdirectory_over_dumb_http() {
 #[test]
 fn a_git_repository_is_a_build_context_with_its_ref_and_directory() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let served = tempfile::tempdir().unwrap();
     let work = served.path().join("work");
     fs::create_dir_all(work.join("app")).unwrap();
@@ -560,7 +519,7 @@ fn a_git_repository_is_a_build_context_with_its_ref_and_directory() {
 #[test]
 fn heredocs_feed_run_commands_and_copy_heredocs_expand_unless_quoted() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[
         (
             "Dockerfile",

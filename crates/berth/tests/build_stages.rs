@@ -5,29 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use testsupport::oci::{self, LayerCompression};
+use testsupport::build::{build, load_busybox};
 use testsupport::{stderr, Berth};
 
 fn berth() -> Berth {
     Berth::new(env!("CARGO_BIN_EXE_berth"))
-}
-
-fn busybox(b: &Berth) {
-    let spec = oci::busybox_image(LayerCompression::None);
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("image.tar");
-    oci::write_docker_archive(&archive, &spec, &["busybox"]);
-    b.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
-}
-
-fn build(b: &Berth, ctx: &Path, args: &[&str]) -> std::process::Output {
-    let mut a = vec!["build", "--network", "none", "--progress", "plain"];
-    a.extend_from_slice(args);
-    a.push(ctx.to_str().unwrap());
-    b.run(&a)
 }
 
 /// A RUN that marks `me` in the shared cache mount, then waits up to 30 s for `other`.
@@ -42,7 +26,7 @@ fn meet(me: &str, other: &str) -> String {
 #[test]
 fn independent_stages_build_at_the_same_time() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = tempfile::tempdir().unwrap();
     fs::write(
         ctx.path().join("Dockerfile"),
@@ -76,7 +60,7 @@ fn independent_stages_build_at_the_same_time() {
 #[test]
 fn a_failing_stage_stops_the_others_and_leaves_nothing() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = tempfile::tempdir().unwrap();
     fs::write(
         ctx.path().join("Dockerfile"),

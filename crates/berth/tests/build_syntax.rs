@@ -6,82 +6,36 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
-use std::path::Path;
 
 use serde_json::Value;
-use testsupport::oci::{self, LayerCompression};
-use testsupport::{stderr, stdout, Berth};
+use testsupport::build::{build_ok, context, load_busybox, sh};
+use testsupport::{stderr, Berth};
 
 fn berth() -> Berth {
     Berth::new(env!("CARGO_BIN_EXE_berth"))
 }
 
-fn busybox(b: &Berth) {
-    let spec = oci::busybox_image(LayerCompression::None);
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("image.tar");
-    oci::write_docker_archive(&archive, &spec, &["busybox"]);
-    b.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
-}
-
-fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, content) in files {
-        let p = dir.path().join(path);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, content).unwrap();
-    }
-    dir
-}
-
-fn build_ok(b: &Berth, ctx: &Path, args: &[&str]) -> String {
-    let mut a = vec!["build"];
-    a.extend_from_slice(args);
-    a.push(ctx.to_str().unwrap());
-    let out = b.run(&a);
-    assert!(
-        out.status.success(),
-        "build failed\nstdout: {}\nstderr: {}",
-        stdout(&out),
-        stderr(&out)
-    );
-    stdout(&out).trim().to_string()
-}
-
-fn run(b: &Berth, image: &str, script: &str) -> String {
-    b.ok(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        image,
-        "sh",
-        "-c",
-        script,
-    ])
-}
-
 #[test]
 fn directives_choose_the_escape_character_and_count_only_at_the_top() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     // With `# escape=`` the backslash is an ordinary character and a backtick continues.
     let ctx = context(&[(
         "Dockerfile",
         "# syntax=docker/dockerfile:1\n# escape=`\nFROM busybox\nRUN echo one `\n  two > /joined && printf 'a\\\\b' > /backslash\n# escape=\\\nRUN echo late `\n  tail > /late\n",
     )]);
     build_ok(&b, ctx.path(), &["-t", "escaped", "--network", "none"]);
-    assert_eq!(run(&b, "escaped", "cat /joined").trim(), "one two");
-    assert_eq!(run(&b, "escaped", "cat /backslash"), "a\\b");
+    assert_eq!(sh(&b, "escaped", "cat /joined").trim(), "one two");
+    assert_eq!(sh(&b, "escaped", "cat /backslash"), "a\\b");
     // A directive after the first instruction is a comment: the backtick still escapes.
-    assert_eq!(run(&b, "escaped", "cat /late"), "late tail");
+    assert_eq!(sh(&b, "escaped", "cat /late"), "late tail");
     b.cleanup();
 }
 
 #[test]
 fn substitution_operators_work_as_docker_documents_them() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[
         ("src/app.conf", "conf\n"),
         (
@@ -104,7 +58,7 @@ fn substitution_operators_work_as_docker_documents_them() {
         ),
     ]);
     build_ok(&b, ctx.path(), &["-t", "subst", "--network", "none"]);
-    let env = run(&b, "subst", "env | sort");
+    let env = sh(&b, "subst", "env | sort");
     for want in [
         "DEFAULTED=fallback",
         "ALT=present",
@@ -117,7 +71,7 @@ fn substitution_operators_work_as_docker_documents_them() {
     ] {
         assert!(env.lines().any(|l| l == want), "{want} not in\n{env}");
     }
-    assert_eq!(run(&b, "subst", "pwd; cat app.conf"), "/srv/app\nconf");
+    assert_eq!(sh(&b, "subst", "pwd; cat app.conf"), "/srv/app\nconf");
     let labels: Value = serde_json::from_str(&b.ok(&[
         "image",
         "inspect",
@@ -152,14 +106,14 @@ fn substitution_operators_work_as_docker_documents_them() {
             "given",
         ],
     );
-    assert!(run(&b, "given", "env").lines().any(|l| l == "X=1"));
+    assert!(sh(&b, "given", "env").lines().any(|l| l == "X=1"));
     b.cleanup();
 }
 
 #[test]
 fn copy_link_gives_the_same_files_as_a_plain_copy() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[
         ("a/one.txt", "1\n"),
         ("a/sub/two.txt", "2\n"),
@@ -169,7 +123,7 @@ fn copy_link_gives_the_same_files_as_a_plain_copy() {
         ),
     ]);
     build_ok(&b, ctx.path(), &["-t", "linked", "--network", "none"]);
-    let listing = run(
+    let listing = sh(
         &b,
         "linked",
         "cat /linked/one.txt /linked/sub/two.txt /plain/sub/two.txt; stat -c %a /linked/one.txt",
@@ -181,7 +135,7 @@ fn copy_link_gives_the_same_files_as_a_plain_copy() {
 #[test]
 fn run_network_none_and_host_choose_the_step_network() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[(
         "Dockerfile",
         "FROM busybox\n\
@@ -190,8 +144,8 @@ fn run_network_none_and_host_choose_the_step_network() {
     )]);
     // The build's own --network is none: the step flag overrides it for the second RUN.
     build_ok(&b, ctx.path(), &["-t", "nets", "--network", "none"]);
-    assert_eq!(run(&b, "nets", "cat /none.txt"), "lo");
-    let host = run(&b, "nets", "cat /host.txt");
+    assert_eq!(sh(&b, "nets", "cat /none.txt"), "lo");
+    let host = sh(&b, "nets", "cat /host.txt");
     let host_ifaces: Vec<String> = fs::read_dir("/sys/class/net")
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -212,7 +166,7 @@ fn run_network_none_and_host_choose_the_step_network() {
 #[test]
 fn a_shell_form_health_check_runs_through_the_images_shell() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     // This SHELL logs each command it is given, then runs it.
     let ctx = context(&[(
         "Dockerfile",
@@ -247,7 +201,7 @@ fn a_shell_form_health_check_runs_through_the_images_shell() {
 #[test]
 fn add_host_lines_reach_run_steps_and_cache_flags_are_accepted() {
     let b = berth();
-    busybox(&b);
+    load_busybox(&b);
     let ctx = context(&[(
         "Dockerfile",
         "FROM busybox\nRUN grep db.internal /etc/hosts > /hosts-line\n",
@@ -266,13 +220,13 @@ fn add_host_lines_reach_run_steps_and_cache_flags_are_accepted() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("--cache-from and --cache-to are ignored"));
-    let line = run(&b, "hosted", "cat /hosts-line");
+    let line = sh(&b, "hosted", "cat /hosts-line");
     assert!(
         line.contains("10.1.2.3") && line.contains("db.internal"),
         "{line}"
     );
     // The image's own /etc/hosts is not changed by the build's.
-    assert!(!run(&b, "hosted", "cat /etc/hosts").contains("db.internal"));
+    assert!(!sh(&b, "hosted", "cat /etc/hosts").contains("db.internal"));
     let out = b.run(&[
         "build",
         "--add-host",

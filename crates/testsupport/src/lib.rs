@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: failing loudly is the point
 
+pub mod build;
 pub mod oci;
 pub mod probe;
 pub mod registry;
