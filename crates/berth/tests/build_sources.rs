@@ -378,27 +378,39 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
 }
 
+/// A bare repository `repo.git` under `served`, ready for dumb HTTP: commit "one" of
+/// `v1` (path, content) tagged `v1`, then commit "two" changing `v2_change`.
+fn served_repo(served: &Path, v1: &[(&str, &str)], v2_change: (&str, &str)) {
+    let work = served.join("work");
+    for (path, content) in v1 {
+        let p = work.join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, content).unwrap();
+    }
+    git(&work, &["init", "-q"]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "one"]);
+    git(&work, &["tag", "v1"]);
+    fs::write(work.join(v2_change.0), v2_change.1).unwrap();
+    git(&work, &["commit", "-q", "-am", "two"]);
+    git(served, &["clone", "-q", "--bare", "work", "repo.git"]);
+    git(&served.join("repo.git"), &["update-server-info"]);
+}
+
 #[test]
 fn add_checks_out_a_git_ref_and_subdirectory_over_dumb_http() {
     let b = berth();
     load_busybox(&b);
     let served = tempfile::tempdir().unwrap();
-    let work = served.path().join("work");
-    fs::create_dir_all(work.join("docs/sub")).unwrap();
-    git(&work, &["init", "-q"]);
-    fs::write(work.join("README"), "readme\n").unwrap();
-    fs::write(work.join("docs/guide.txt"), "guide v1\n").unwrap();
-    fs::write(work.join("docs/sub/x.txt"), "x\n").unwrap();
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-q", "-m", "one"]);
-    git(&work, &["tag", "v1"]);
-    fs::write(work.join("docs/guide.txt"), "guide v2\n").unwrap();
-    git(&work, &["commit", "-q", "-am", "two"]);
-    git(
+    served_repo(
         served.path(),
-        &["clone", "-q", "--bare", "work", "repo.git"],
+        &[
+            ("README", "readme\n"),
+            ("docs/guide.txt", "guide v1\n"),
+            ("docs/sub/x.txt", "x\n"),
+        ],
+        ("docs/guide.txt", "guide v2\n"),
     );
-    git(&served.path().join("repo.git"), &["update-server-info"]);
     let server = Server::start(served.path().to_path_buf());
     let repo = server.url("repo.git");
     let ctx = context(&[
@@ -449,30 +461,21 @@ fn a_git_repository_is_a_build_context_with_its_ref_and_directory() {
     let b = berth();
     load_busybox(&b);
     let served = tempfile::tempdir().unwrap();
-    let work = served.path().join("work");
-    fs::create_dir_all(work.join("app")).unwrap();
-    git(&work, &["init", "-q"]);
-    fs::write(
-        work.join("app/Dockerfile"),
-        "FROM busybox\nCOPY note.txt /note.txt\nCMD [\"cat\", \"/note.txt\"]\n",
-    )
-    .unwrap();
-    fs::write(
-        work.join("app/Dockerfile.other"),
-        "FROM busybox\nCOPY note.txt /other.txt\nCMD [\"cat\", \"/other.txt\"]\n",
-    )
-    .unwrap();
-    fs::write(work.join("app/note.txt"), "from git v1\n").unwrap();
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-q", "-m", "one"]);
-    git(&work, &["tag", "v1"]);
-    fs::write(work.join("app/note.txt"), "from git v2\n").unwrap();
-    git(&work, &["commit", "-q", "-am", "two"]);
-    git(
+    served_repo(
         served.path(),
-        &["clone", "-q", "--bare", "work", "repo.git"],
+        &[
+            (
+                "app/Dockerfile",
+                "FROM busybox\nCOPY note.txt /note.txt\nCMD [\"cat\", \"/note.txt\"]\n",
+            ),
+            (
+                "app/Dockerfile.other",
+                "FROM busybox\nCOPY note.txt /other.txt\nCMD [\"cat\", \"/other.txt\"]\n",
+            ),
+            ("app/note.txt", "from git v1\n"),
+        ],
+        ("app/note.txt", "from git v2\n"),
     );
-    git(&served.path().join("repo.git"), &["update-server-info"]);
     let server = Server::start(served.path().to_path_buf());
     let repo = server.url("repo.git");
 

@@ -53,6 +53,21 @@ pub struct Source<'a> {
     pub pivot: usize,
 }
 
+impl Source<'_> {
+    /// One path in a scratch directory the build made (an inline file, a download, a
+    /// git checkout): no ignore rules, no wildcard, nothing to unpack.
+    pub fn fetched(root: PathBuf, path: String) -> Source<'static> {
+        Source {
+            root,
+            ignore: None,
+            matched: vec![path],
+            wildcard: false,
+            extract: false,
+            pivot: 0,
+        }
+    }
+}
+
 enum Item {
     Copy {
         path: PathBuf,

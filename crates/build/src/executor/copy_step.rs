@@ -96,14 +96,7 @@ impl Builder<'_, '_> {
                     fs::set_permissions(&path, fs::Permissions::from_mode(0o644))
                         .ctx(|| format!("chmod {}", path.display()))?;
                     shown.push(format!("<<{name}"));
-                    resolved.push(copy::Source {
-                        root: dir,
-                        ignore: None,
-                        matched: vec![name],
-                        wildcard: false,
-                        extract: false,
-                        pivot: 0,
-                    });
+                    resolved.push(copy::Source::fetched(dir, name));
                     continue;
                 }
             };
@@ -132,14 +125,7 @@ impl Builder<'_, '_> {
                     };
                     download::fetch(&url, &dir, &name, checksum.as_ref())
                         .map_err(|m| step(format!("ADD {m}")))?;
-                    resolved.push(copy::Source {
-                        root: dir,
-                        ignore: None,
-                        matched: vec![name],
-                        wildcard: false,
-                        extract: false,
-                        pivot: 0,
-                    });
+                    resolved.push(copy::Source::fetched(dir, name));
                 }
                 Some(Remote::Git(git)) => {
                     let dir = self.scratch(&mut guards, "git")?;
@@ -162,14 +148,7 @@ impl Builder<'_, '_> {
                             sub
                         }
                     };
-                    resolved.push(copy::Source {
-                        root: dir,
-                        ignore: None,
-                        matched: vec![sub],
-                        wildcard: false,
-                        extract: false,
-                        pivot: 0,
-                    });
+                    resolved.push(copy::Source::fetched(dir, sub));
                 }
                 None => {
                     let (root, ignore) = match &from_root {
