@@ -550,3 +550,65 @@ fn heredocs_feed_run_commands_and_copy_heredocs_expand_unless_quoted() {
     );
     b.cleanup();
 }
+
+#[test]
+fn named_build_contexts_feed_copy_from_run_mounts_and_from() {
+    let b = berth();
+    load_busybox(&b);
+    let assets = context(&[
+        ("x.txt", "asset x\n"),
+        ("sub/y.txt", "asset y\n"),
+        ("private.key", "do not copy\n"),
+        (".dockerignore", "private.key\n"),
+    ]);
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM base\n\
+         COPY --from=assets . /assets/\n\
+         RUN --mount=from=assets,target=/a cat /a/sub/y.txt > /via-mount\n",
+    )]);
+    let named = format!("assets={}", assets.path().display());
+    let args = [
+        "-t",
+        "named:1",
+        "--build-context",
+        &named,
+        "--build-context",
+        "base=docker-image://busybox",
+    ];
+    build_ok(&b, ctx.path(), &args);
+    assert_eq!(
+        sh(
+            &b,
+            "named:1",
+            "cd /assets && find . -type f | sort; cat /via-mount"
+        ),
+        "./.dockerignore\n./sub/y.txt\n./x.txt\nasset y"
+    );
+    // The named context's files are in the key: a change runs the steps again.
+    let (_, progress) = build_ok(&b, ctx.path(), &args);
+    assert_eq!(progress.matches("CACHED").count(), 2, "{progress}");
+    fs::write(assets.path().join("sub/y.txt"), "asset y2\n").unwrap();
+    let (_, progress) = build_ok(&b, ctx.path(), &args);
+    assert_eq!(progress.matches("CACHED").count(), 0, "{progress}");
+    assert_eq!(sh(&b, "named:1", "cat /via-mount"), "asset y2");
+
+    for (spec, says) in [
+        ("nothing".to_string(), "give NAME=DIR"),
+        ("x=oci-layout:///tmp/l".to_string(), "not oci-layout"),
+        ("x=/nonexistent/dir".to_string(), "/nonexistent/dir"),
+        (
+            format!("base={}", assets.path().display()),
+            "FROM needs an image",
+        ),
+    ] {
+        let out = build(
+            &b,
+            ctx.path(),
+            &["--build-context", &spec, "--build-context", &named],
+        );
+        assert!(!out.status.success(), "{spec}");
+        assert!(stderr(&out).contains(says), "{spec}: {}", stderr(&out));
+    }
+    b.cleanup();
+}

@@ -1252,7 +1252,7 @@ services:
 }
 
 #[test]
-fn build_secrets_and_extra_hosts_reach_run_steps_and_stay_out_of_the_image() {
+fn build_secrets_extra_hosts_and_additional_contexts_reach_the_build() {
     let p = Project::new(
         "bsec",
         r#"
@@ -1266,6 +1266,8 @@ services:
           target: tls
       extra_hosts:
         - "db.internal=10.9.8.7"
+      additional_contexts:
+        assets: ./assets
     command: ["sleep", "300"]
 secrets:
   token:
@@ -1275,12 +1277,15 @@ secrets:
 "#,
     );
     p.write("token.txt", "file-secret-value");
+    std::fs::create_dir_all(p.dir.path().join("assets")).unwrap();
+    p.write("assets/a.txt", "from-assets");
     p.write(
         "Dockerfile",
         "FROM IMAGE\n\
          RUN --mount=type=secret,id=token --mount=type=secret,id=tls,required=true \
          sh -c 'wc -c < /run/secrets/token > /token-len; cat /run/secrets/tls > /dev/null && echo ok > /tls-seen'\n\
-         RUN grep -c '10.9.8.7.*db.internal' /etc/hosts > /hosts-count\n",
+         RUN grep -c '10.9.8.7.*db.internal' /etc/hosts > /hosts-count\n\
+         COPY --from=assets a.txt /a.txt\n",
     );
     let out =
         p.b.cmd()
@@ -1302,7 +1307,10 @@ secrets:
             cmd,
         ])
     };
-    assert_eq!(run("cat /token-len /tls-seen /hosts-count"), "17\nok\n1");
+    assert_eq!(
+        run("cat /token-len /tls-seen /hosts-count /a.txt"),
+        "17\nok\n1\nfrom-assets"
+    );
     assert!(!p
         .b
         .ok(&["image", "inspect", "bsec-app"])

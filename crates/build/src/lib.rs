@@ -27,6 +27,7 @@ pub mod history;
 pub mod layers;
 pub mod metadata;
 pub mod mounts;
+pub mod named_contexts;
 pub mod options;
 pub mod output;
 pub mod pattern;

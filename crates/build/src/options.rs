@@ -26,6 +26,8 @@ pub struct BuildOptions {
     /// `--network` for RUN steps: none, host, or a network name (default: `bridge`,
     /// as Docker runs build steps on its default network).
     pub network: Option<String>,
+    /// `--build-context NAME=DIR|docker-image://REF|GIT-URL`: more contexts, by name.
+    pub build_contexts: Vec<String>,
     /// `--add-host HOST:IP`: extra /etc/hosts lines for RUN steps.
     pub add_hosts: Vec<String>,
     /// `--pull`: pull every image the build names (FROM, `--from`) even when the store

@@ -208,6 +208,10 @@ pub struct Build {
     /// the id is the target's name (the source's by default).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<FileRef>,
+    /// Named contexts (`--build-context`): a directory (absolute), a git URL or
+    /// `docker-image://REF`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub additional_contexts: BTreeMap<String, String>,
     /// SSH agents for `RUN --mount=type=ssh` (`default`, `ID=SOCKET`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ssh: Vec<String>,

@@ -75,6 +75,11 @@ pub fn build_one(stack: &Stack, service: &str, svc: &Service, flags: &BuildFlags
         network: b.network.clone(),
         secret_values,
         ssh: b.ssh.clone(),
+        build_contexts: b
+            .additional_contexts
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
         add_hosts: b.extra_hosts.clone(),
         ..Default::default()
     };

@@ -43,6 +43,10 @@ pub struct BuildArgs {
     /// The network RUN steps use: bridge (default, as Docker), none, host or a network name.
     #[arg(long)]
     network: Option<String>,
+    /// A named context for `COPY --from=NAME`, `RUN --mount=from=NAME` and `FROM NAME`:
+    /// a directory, a git URL or `docker-image://REF`; repeatable.
+    #[arg(long = "build-context", value_name = "NAME=VALUE")]
+    build_contexts: Vec<String>,
     /// An /etc/hosts line for RUN steps (`HOST:IP`; `host-gateway` is the bridge's
     /// gateway); repeatable.
     #[arg(long = "add-host", value_name = "HOST:IP")]
@@ -150,6 +154,7 @@ pub fn run(root: &StateRoot, a: BuildArgs) -> engine::Result<i32> {
         network: a.network,
         pull: a.pull,
         add_hosts: a.add_hosts,
+        build_contexts: a.build_contexts,
         output,
         dockerfile_inline: None,
         secrets: a.secrets,

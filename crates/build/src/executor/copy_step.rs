@@ -15,6 +15,7 @@ use crate::cache;
 use crate::copy;
 use crate::error::{Error, IoContext, Result};
 use crate::layers::View;
+use crate::named_contexts::Named;
 use crate::remote::{self, Remote};
 use crate::{download, git_source, pattern, sources};
 
@@ -63,16 +64,22 @@ impl Builder<'_, '_> {
         // Scratch directories (inline files, downloads, checkouts) and the `--from`
         // view: removed when the step is done, whatever happens.
         let mut guards: Vec<ViewGuard> = Vec::new();
+        // Where `--from` reads: a named directory context (with its own ignore rules),
+        // or a stage's or image's layers through a read-only view.
         let from_root = match from {
             None => None,
             Some(f) => {
                 let f = state.expand(f, escape).map_err(step)?;
-                let layers = self.source_layers(&f, line)?;
-                let mut guard = ViewGuard(None, self.store.temp_dir("from")?.keep());
-                guard.0 = Some(View::open(&layers, &guard.1.join("view"))?);
-                let root = guard.0.as_ref().map(|v| v.path().to_path_buf());
-                guards.push(guard);
-                root.map(|r| (r, f))
+                if let Some(Named::Dir(ctx)) = self.named.get(&f) {
+                    Some((ctx.root().to_path_buf(), f, Some(ctx.ignore())))
+                } else {
+                    let layers = self.source_layers(&f, line)?;
+                    let mut guard = ViewGuard(None, self.store.temp_dir("from")?.keep());
+                    guard.0 = Some(View::open(&layers, &guard.1.join("view"))?);
+                    let root = guard.0.as_ref().map(|v| v.path().to_path_buf());
+                    guards.push(guard);
+                    root.map(|r| (r, f, None))
+                }
             }
         };
         let dest = state.expand(&files.dest, escape).map_err(step)?;
@@ -152,7 +159,7 @@ impl Builder<'_, '_> {
                 }
                 None => {
                     let (root, ignore) = match &from_root {
-                        Some((r, _)) => (r.clone(), None),
+                        Some((r, _, ignore)) => (r.clone(), *ignore),
                         None => (
                             self.context.root().to_path_buf(),
                             Some(self.context.ignore()),
@@ -213,7 +220,7 @@ impl Builder<'_, '_> {
             lowers: &lowers,
         };
         let plan = copy::plan(&spec).map_err(|m| step(format!("{what} {m}")))?;
-        let from_text = from_root.as_ref().map_or("", |(_, f)| f.as_str());
+        let from_text = from_root.as_ref().map_or("", |(_, f, _)| f.as_str());
         let exclude_text: Vec<&str> = excludes.iter().map(|(e, _)| e.as_str()).collect();
         // Remote sources are keyed by what was fetched (the plan's content hash), not
         // by the URL: an unchanged download hits the cache, a changed one does not.
@@ -271,6 +278,30 @@ impl Builder<'_, '_> {
     /// The layer roots (topmost first) of a `--from` stage or image, and what they are
     /// for a cache key: the stage's cache chain, or the image id.
     pub(super) fn source_of(&self, from: &str, line: usize) -> Result<(Vec<PathBuf>, String)> {
+        // A named context stands for its image even where a stage has the same name.
+        let from = match self.named.get(from) {
+            Some(Named::Image(r)) => {
+                let id = self.find_or_pull(r, line, "--from")?;
+                let config = self.store.image_config(&id)?.0;
+                let layers = config
+                    .rootfs
+                    .diff_ids
+                    .iter()
+                    .rev()
+                    .map(|d| self.store.layer_root(d))
+                    .collect();
+                return Ok((layers, format!("image:{}", id.hex())));
+            }
+            Some(Named::Dir(_)) => {
+                return Err(Error::step(
+                    line,
+                    format!(
+                    "--from={from}: that build context is a directory, which has no layers here"
+                ),
+                ))
+            }
+            None => from,
+        };
         let lower = from.to_ascii_lowercase();
         let stage = if !from.is_empty() && from.bytes().all(|b| b.is_ascii_digit()) {
             from.parse::<usize>().ok()

@@ -24,6 +24,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::history;
 use crate::layers::View;
 use crate::metadata::{self, Effects};
+use crate::named_contexts::Named;
 use crate::options::{parse_build_args, parse_labels, predefined_args, BuildOptions, Event};
 use crate::output::Output;
 
@@ -70,6 +71,7 @@ pub fn build(
     let _lock = store.lock_shared()?;
     let resolved =
         crate::remote_context::resolve(&store, &opts.context, opts.dockerfile.as_deref())?;
+    let named = crate::named_contexts::NamedContexts::load(&store, &opts.build_contexts)?;
     let mut secrets = crate::secrets::Secrets::load(&opts.secrets, &opts.secret_values)?;
     secrets.load_ssh(&opts.ssh)?;
     let file_path = resolved
@@ -120,6 +122,7 @@ pub fn build(
             root,
             store: &store,
             context: &context,
+            named: &named,
             secrets: &secrets,
             cache: Cache::open(root.dir()),
             opts,
@@ -196,6 +199,8 @@ struct Builder<'a, 'r> {
     root: &'a StateRoot,
     store: &'a Store,
     context: &'a Context,
+    /// `--build-context`s, by name.
+    named: &'a crate::named_contexts::NamedContexts,
     secrets: &'a crate::secrets::Secrets,
     cache: Cache,
     opts: &'a BuildOptions,
@@ -333,6 +338,16 @@ impl Builder<'_, '_> {
                 (config, cache::key("", &["scratch"]), Vec::new())
             }
             Base::Image(image) => {
+                let image = match self.named.get(image) {
+                    Some(Named::Image(r)) => r.as_str(),
+                    Some(Named::Dir(_)) => {
+                        return Err(Error::step(
+                            stage.line,
+                            format!("FROM {image}: that build context is a directory, and FROM needs an image (give it as docker-image://REF)"),
+                        ))
+                    }
+                    None => image.as_str(),
+                };
                 let id = self.find_or_pull(image, stage.line, "FROM")?;
                 let (mut config, _) = self.store.image_config(&id)?;
                 // A base image's ONBUILD triggers run now, and are not inherited.

@@ -9,6 +9,7 @@ use dockerfile::mounts::{Mount, MountFlag, MountKind, Sharing};
 use super::{Builder, State};
 use crate::error::{Error, Result};
 use crate::mounts::{tree, Origin, Plan};
+use crate::named_contexts::Named;
 
 impl Builder<'_, '_> {
     pub(super) fn plan_mounts(
@@ -130,11 +131,15 @@ impl Builder<'_, '_> {
             .trim_end_matches('/')
             .to_string();
         let shown = if rel.is_empty() { "." } else { rel.as_str() };
-        if let Some(f) = from {
-            let (layers, ident) = self.source_of(f, line)?;
-            return Ok(Origin::Layers { layers, ident, rel });
-        }
-        let root = self.context.root();
+        let (context, named) = match from.map(|f| (f, self.named.get(f))) {
+            Some((f, Some(Named::Dir(ctx)))) => (ctx, Some(f.to_string())),
+            Some((f, _)) => {
+                let (layers, ident) = self.source_of(f, line)?;
+                return Ok(Origin::Layers { layers, ident, rel });
+            }
+            None => (self.context, None),
+        };
+        let root = context.root();
         let path = tree::resolve_in_root(root, &rel).map_err(|e| {
             Error::step(
                 line,
@@ -145,15 +150,16 @@ impl Builder<'_, '_> {
             .strip_prefix(root)
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if !inside.is_empty() && self.context.ignore().is_ignored(&inside) {
+        if !inside.is_empty() && context.ignore().is_ignored(&inside) {
             return Err(Error::step(
                 line,
                 format!("RUN --mount source {shown} is excluded by .dockerignore (remove it from there to mount it)"),
             ));
         }
-        let (digest, filtered) = tree::context_digest(root, &path, self.context.ignore())
+        let (digest, filtered) = tree::context_digest(root, &path, context.ignore())
             .map_err(|e| Error::step(line, format!("RUN --mount source {shown}: {e}")))?;
         Ok(Origin::Context {
+            named,
             path,
             rel: inside,
             digest,

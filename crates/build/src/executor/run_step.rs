@@ -155,6 +155,7 @@ impl Builder<'_, '_> {
             state_root: self.root.dir(),
             store: self.store,
             context: self.context,
+            named: self.named,
             secrets: self.secrets,
             lowers: &lowers,
             line: inst.line,

@@ -31,6 +31,8 @@ pub enum Origin {
     /// A path in the build context, resolved inside it. `filtered`: `.dockerignore`
     /// hides something below it, so the step sees a filtered copy.
     Context {
+        /// A `--build-context` name; `None` for the build's own context.
+        named: Option<String>,
         path: PathBuf,
         rel: String,
         digest: String,
@@ -48,7 +50,9 @@ pub enum Origin {
 impl Origin {
     fn key(&self) -> String {
         match self {
-            Origin::Context { rel, digest, .. } => format!("context:{rel}@{digest}"),
+            Origin::Context {
+                named, rel, digest, ..
+            } => format!("context:{}:{rel}@{digest}", named.as_deref().unwrap_or("")),
             Origin::Layers { ident, rel, .. } => format!("layers:{ident}:{rel}"),
         }
     }
@@ -143,6 +147,8 @@ pub struct Env<'a> {
     pub state_root: &'a Path,
     pub store: &'a Store,
     pub context: &'a Context,
+    /// `--build-context`s, for binds `from=` a named directory.
+    pub named: &'a crate::named_contexts::NamedContexts,
     pub secrets: &'a Secrets,
     /// The stage's layers so far, topmost first.
     pub lowers: &'a [PathBuf],
@@ -309,10 +315,13 @@ fn source(a: &mut Active, origin: &Origin, env: &Env<'_>) -> Result<PathBuf> {
             filtered: false,
             ..
         } => Ok(path.clone()),
-        Origin::Context { path, .. } => {
+        Origin::Context { path, named, .. } => {
             let dir = env.store.temp_dir("mount-ctx")?;
             let copy = dir.path().join("copy");
-            let ctx = env.context;
+            let ctx = match named.as_deref().and_then(|n| env.named.get(n)) {
+                Some(crate::named_contexts::Named::Dir(c)) => c,
+                _ => env.context,
+            };
             tree::copy_filtered(ctx.root(), path, ctx.ignore(), &copy)?;
             a.guards.push(Guard::Temp(dir));
             Ok(copy)
@@ -360,6 +369,7 @@ mod tests {
     fn keys_follow_what_the_step_sees_but_never_cache_contents_or_secret_values() {
         let ctx = |digest: &str| Plan::Bind {
             origin: Origin::Context {
+                named: None,
                 path: "/ctx/src".into(),
                 rel: "src".into(),
                 digest: digest.into(),

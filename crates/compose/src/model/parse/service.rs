@@ -123,12 +123,12 @@ const BUILD_KEYS: &[&str] = &[
     "secrets",
     "ssh",
     "extra_hosts",
+    "additional_contexts",
 ];
 const BUILD_UNSUPPORTED: &[&str] = &[
     "entitlements",
     "cache_from",
     "cache_to",
-    "additional_contexts",
     "provenance",
     "sbom",
     "shm_size",
@@ -343,6 +343,18 @@ fn build(node: &Node, path: &str, owner: &str, p: &mut Parser) -> Res<Build> {
             }
             if let Some(n) = f.get("secrets") {
                 b.secrets = links::file_refs(n, &child(path, "secrets"), FileKind::Secret, p)?;
+            }
+            if let Some(n) = f.get("additional_contexts") {
+                let kp = child(path, "additional_contexts");
+                for (name, value) in env::labels(n, &kp)? {
+                    // Directories are taken from the project directory, as the context.
+                    let value = if value.contains("://") || value.starts_with("git@") {
+                        value
+                    } else {
+                        volumes::host_path(&value, p, n.span, &kp)?
+                    };
+                    b.additional_contexts.insert(name, value);
+                }
             }
             if let Some(n) = f.get("ssh") {
                 b.ssh = read::string_or_list(n, &child(path, "ssh"))?;
