@@ -612,3 +612,70 @@ fn named_build_contexts_feed_copy_from_run_mounts_and_from() {
     }
     b.cleanup();
 }
+
+/// `berth build ARGS -` with `input` on standard input.
+fn build_stdin(b: &Berth, args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = b
+        .cmd()
+        .arg("build")
+        .args(["--network", "none"])
+        .args(args)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn standard_input_is_a_dockerfile_or_a_tar_of_the_context() {
+    let b = berth();
+    load_busybox(&b);
+    // A Dockerfile alone: there is no context to copy from.
+    let out = build_stdin(
+        &b,
+        &["-t", "stdin:1"],
+        b"FROM busybox\nRUN echo piped > /p\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(sh(&b, "stdin:1", "cat /p"), "piped");
+    let out = build_stdin(&b, &[], b"FROM busybox\nCOPY x /x\n");
+    assert!(
+        stderr(&out).contains("COPY x: not found in the build context"),
+        "{}",
+        stderr(&out)
+    );
+    // A tar, plain and gzipped, is the context; -f is read inside it.
+    let ctx = context(&[
+        ("Dockerfile", "FROM busybox\nCOPY a.txt /a.txt\n"),
+        ("sub/Alt", "FROM busybox\nCOPY a.txt /alt.txt\n"),
+        ("a.txt", "from the tar\n"),
+    ]);
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.append_dir_all(".", ctx.path()).unwrap();
+    let plain = tar.into_inner().unwrap();
+    let out = build_stdin(&b, &["-t", "stdin:2"], &plain);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(sh(&b, "stdin:2", "cat /a.txt"), "from the tar");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &plain).unwrap();
+    let out = build_stdin(
+        &b,
+        &["-t", "stdin:3", "-f", "sub/Alt"],
+        &gz.finish().unwrap(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(sh(&b, "stdin:3", "cat /alt.txt"), "from the tar");
+    let out = build_stdin(&b, &["-f", "-"], b"FROM busybox\n");
+    assert!(
+        stderr(&out).contains("cannot both come from standard input"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(count(&b.root().join("store/tmp")), 0);
+    b.cleanup();
+}

@@ -92,7 +92,8 @@ pub struct BuildArgs {
     /// Accepted for buildx compatibility: the image goes to the local store anyway.
     #[arg(long)]
     load: bool,
-    /// The build context directory, or a git repository URL (`URL#ref:dir`).
+    /// The build context: a directory, a git repository URL (`URL#ref:dir`), or `-` for
+    /// standard input (a tar of the context, or the Dockerfile alone).
     #[arg(value_name = "CONTEXT")]
     context: PathBuf,
 }

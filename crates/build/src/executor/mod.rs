@@ -81,6 +81,8 @@ pub fn build(
     let from_stdin = file_path.as_os_str() == "-";
     let text = if let Some(inline) = &opts.dockerfile_inline {
         inline.clone()
+    } else if let Some(t) = &resolved.dockerfile_text {
+        t.clone()
     } else if from_stdin {
         let mut t = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
@@ -94,7 +96,8 @@ pub fn build(
             ))
         })?
     };
-    let own_ignore = !from_stdin && opts.dockerfile_inline.is_none();
+    let own_ignore =
+        !from_stdin && opts.dockerfile_inline.is_none() && resolved.dockerfile_text.is_none();
     let context = Context::open(&resolved.dir, own_ignore.then_some(file_path.as_path()))?;
     let file = dockerfile::parse(&text)?;
     for w in &file.warnings {
