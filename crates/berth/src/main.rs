@@ -75,6 +75,8 @@ enum Command {
     /// Manage images.
     #[command(subcommand)]
     Image(commands::images::ImageCommand),
+    /// Show the history of an image.
+    History(commands::history::HistoryArgs),
     /// Create a tag TARGET that refers to SOURCE.
     Tag(commands::images::TagArgs),
     /// Remove images.
@@ -159,6 +161,7 @@ fn dispatch(root: &engine::StateRoot, command: Command) -> engine::Result<i32> {
         Command::Images(a) => image_cmd(commands::images::list(root, a)),
         Command::Image(c) => image_cmd(commands::images::image(root, c)),
         Command::Tag(a) => image_cmd(commands::images::tag(root, a)),
+        Command::History(a) => image_cmd(commands::history::run(root, a)),
         Command::Rmi(a) => image_cmd(commands::images::rmi(root, a)),
         Command::Save(a) => image_cmd(commands::archives::save(root, a)),
         Command::Load(a) => image_cmd(commands::archives::load(root, a)),

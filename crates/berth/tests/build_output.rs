@@ -327,3 +327,48 @@ fn iidfile_platform_and_load_read_as_docker_reads_them() {
     assert_eq!(out.status.code(), Some(125));
     b.cleanup();
 }
+
+#[test]
+fn history_lists_the_build_steps_newest_first_with_layer_sizes() {
+    let b = berth();
+    load_busybox(&b);
+    let ctx = dockerfile(
+        "FROM busybox\nENV A=b\nRUN head -c 5000 /dev/zero > /zeros\nCMD [\"cat\", \"/x\"]\n",
+    );
+    let (id, _) = build_ok(&b, ctx.path(), &["-t", "hist:1"]);
+    let rows = b.ok(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.ID}}|{{.CreatedBy}}|{{.Size}}",
+        "hist:1",
+    ]);
+    let rows: Vec<&str> = rows.lines().collect();
+    assert_eq!(rows[0], format!("{id}|CMD [\"cat\" \"/x\"]|0B"));
+    // The RUN's layer holds the 5000 bytes (its size is the layer's tar, a few
+    // headers more).
+    let (step, size) = rows[1].rsplit_once('|').unwrap();
+    assert_eq!(
+        step,
+        "<missing>|RUN /bin/sh -c head -c 5000 /dev/zero > /zeros # buildkit"
+    );
+    let kb: f64 = size.strip_suffix("kB").unwrap().parse().unwrap();
+    assert!((5.0..10.0).contains(&kb), "{size}");
+    assert_eq!(rows[2], "<missing>|ENV A=b|0B");
+    // The base image's own entries follow.
+    assert!(rows.len() > 3, "{rows:?}");
+    let table = b.ok(&["image", "history", "hist:1"]);
+    assert!(table.starts_with("IMAGE "), "{table}");
+    assert!(
+        table.contains("RUN /bin/sh -c head -c 5000 /dev/zero > /zer…"),
+        "{table}"
+    );
+    assert_eq!(
+        b.ok(&["history", "-q", "hist:1"]).lines().count(),
+        rows.len()
+    );
+    let out = b.run(&["history", "nosuch:1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no such image"), "{}", stderr(&out));
+    b.cleanup();
+}

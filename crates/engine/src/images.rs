@@ -370,6 +370,53 @@ pub fn list(root: &StateRoot) -> Result<Vec<ImageRow>> {
 }
 
 /// `docker image inspect`-shaped JSON for an image.
+/// One row of `berth history`: a history entry of the image config, with the size of
+/// the layer it made (0 for a config-only entry).
+#[derive(Debug, Clone)]
+pub struct HistoryRow {
+    pub created: String,
+    pub created_by: String,
+    pub comment: String,
+    pub size: u64,
+}
+
+/// The image's history, newest first, as `docker history` lists it. Entries that made
+/// a layer take the image's layers in order; an image without history (some imports)
+/// gets one row per layer.
+pub fn history(root: &StateRoot, name: &str) -> Result<(Digest, Vec<HistoryRow>)> {
+    let store = open_store(root)?;
+    let found = find(&store, name)?;
+    let (config, _) = store.image_config(&found.id)?;
+    let mut layers = config.rootfs.diff_ids.iter();
+    let mut size_of_next = || -> Result<u64> {
+        Ok(match layers.next() {
+            Some(d) => store.layer_info(d)?.size,
+            None => 0,
+        })
+    };
+    let mut rows = Vec::new();
+    if config.history.is_empty() {
+        for _ in 0..config.rootfs.diff_ids.len() {
+            rows.push(HistoryRow {
+                created: config.created.clone().unwrap_or_default(),
+                created_by: String::new(),
+                comment: String::new(),
+                size: size_of_next()?,
+            });
+        }
+    }
+    for h in &config.history {
+        rows.push(HistoryRow {
+            created: h.created.clone().unwrap_or_default(),
+            created_by: h.created_by.clone().unwrap_or_default(),
+            comment: h.comment.clone().unwrap_or_default(),
+            size: if h.empty_layer { 0 } else { size_of_next()? },
+        });
+    }
+    rows.reverse();
+    Ok((found.id, rows))
+}
+
 pub fn inspect(root: &StateRoot, name: &str) -> Result<serde_json::Value> {
     let store = open_store(root)?;
     let found = find(&store, name)?;

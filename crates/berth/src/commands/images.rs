@@ -391,6 +391,8 @@ pub enum ImageCommand {
     Ls(ImagesArgs),
     /// Show low-level information on images.
     Inspect(ImageInspectArgs),
+    /// Show the history of an image.
+    History(super::history::HistoryArgs),
     /// Remove images.
     #[command(alias = "remove")]
     Rm(RmiArgs),
@@ -414,6 +416,7 @@ pub fn image(root: &StateRoot, c: ImageCommand) -> engine::Result<i32> {
     match c {
         ImageCommand::Ls(a) => list(root, a),
         ImageCommand::Inspect(a) => inspect(root, a),
+        ImageCommand::History(a) => super::history::run(root, a),
         ImageCommand::Rm(a) => rmi(root, a),
         ImageCommand::Tag(a) => tag(root, a),
         ImageCommand::Prune(a) => prune(root, a),

@@ -5,6 +5,7 @@ pub mod build;
 pub mod compose;
 pub mod cp;
 pub mod exec;
+pub mod history;
 pub mod images;
 pub mod inspect;
 pub mod kill;
