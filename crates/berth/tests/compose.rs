@@ -1318,3 +1318,82 @@ secrets:
     p.b.ok(&["rmi", "bsec-app"]);
     p.assert_gone();
 }
+
+#[test]
+fn a_recreated_container_keeps_its_anonymous_volumes_unless_renewed() {
+    let yaml = |greeting: &str| {
+        format!(
+            r#"
+services:
+  db:
+    build:
+      context: .
+      dockerfile_inline: |
+        FROM IMAGE
+        VOLUME /data
+    volumes:
+      - /cache
+    environment:
+      GREETING: {greeting}
+    command: ["sleep", "300"]
+"#
+        )
+    };
+    let p = Project::new("anon", &yaml("one"));
+    p.ok(&["up", "-d"]);
+    p.ok(&[
+        "exec",
+        "-T",
+        "db",
+        "sh",
+        "-c",
+        "echo kept > /data/x; echo kept > /cache/y",
+    ]);
+    let volumes = |p: &Project| {
+        let mut v: Vec<String> =
+            p.b.ok(&["volume", "ls", "-q"])
+                .lines()
+                .map(String::from)
+                .collect();
+        v.sort();
+        v
+    };
+    let before = volumes(&p);
+    assert_eq!(before.len(), 2, "{before:?}");
+    // A config change recreates the container; its data stays, in the same volumes.
+    p.write("compose.yaml", &yaml("two"));
+    let old_id = p.id("db");
+    p.ok(&["up", "-d", "-t", "0"]);
+    assert_ne!(p.id("db"), old_id, "not recreated");
+    assert_eq!(
+        p.ok(&[
+            "exec",
+            "-T",
+            "db",
+            "sh",
+            "-c",
+            "cat /data/x /cache/y; echo $GREETING"
+        ]),
+        "kept\nkept\ntwo"
+    );
+    assert_eq!(volumes(&p), before);
+    // -V starts over with new anonymous volumes, and the old ones go.
+    p.ok(&["up", "-d", "-t", "0", "--force-recreate", "-V"]);
+    assert_eq!(
+        p.ok(&[
+            "exec",
+            "-T",
+            "db",
+            "sh",
+            "-c",
+            "test ! -e /data/x && test ! -e /cache/y && echo fresh"
+        ]),
+        "fresh"
+    );
+    let renewed = volumes(&p);
+    assert_eq!(renewed.len(), 2, "{renewed:?}");
+    assert!(renewed.iter().all(|v| !before.contains(v)), "{renewed:?}");
+    p.ok(&["down", "-t", "0", "-v", "--rmi", "local"]);
+    assert_eq!(volumes(&p), Vec::<String>::new());
+    p.assert_gone();
+}

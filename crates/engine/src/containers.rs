@@ -558,7 +558,14 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Record> {
     if let Err(e) = fill {
         let _ = fs::remove_dir_all(&tmp);
         let _ = fs::remove_file(root.names().join(&name));
-        for m in record.host_config.mounts.iter().filter(|m| m.anonymous) {
+        // Only the volumes made here: an anonymous volume handed over (with its name)
+        // from a container being replaced keeps its data.
+        for m in record
+            .host_config
+            .mounts
+            .iter()
+            .filter(|m| m.anonymous && m.source.is_empty())
+        {
             let _ = volumes::remove(root, &volume_name(&record, m), true);
         }
         return Err(e);

@@ -28,6 +28,10 @@ pub struct Target {
     /// Give the container the service's name and aliases on its networks (not for
     /// `compose run` containers, as in compose).
     pub aliases: bool,
+    /// Anonymous volumes of the container this one replaces, mounted again at their
+    /// targets where the new container has an anonymous volume (compose keeps them
+    /// across a recreate unless `--renew-anon-volumes`).
+    pub inherited: Vec<engine::record::MountPoint>,
 }
 
 /// The options to create the container, and warnings about settings left out.
@@ -39,8 +43,31 @@ pub fn create_options(
     let mut warnings = Vec::new();
     let service = &t.service;
     let mut mounts = Vec::new();
+    let mut mount_points = Vec::new();
+    let inherited = |target: &str| {
+        t.inherited
+            .iter()
+            .find(|m| m.target.trim_end_matches('/') == target.trim_end_matches('/'))
+    };
     for v in &svc.volumes {
-        mounts.push(mount_spec(stack, service, v)?);
+        let anonymous = v.kind == VolumeKind::Volume && v.source.is_none();
+        match inherited(&v.target).filter(|_| anonymous) {
+            Some(old) => {
+                let mut m = old.clone();
+                m.read_only = v.read_only;
+                mount_points.push(m);
+            }
+            None => mounts.push(mount_spec(stack, service, v)?),
+        }
+    }
+    // The rest stand at the image's VOLUMEs (the caller kept only those).
+    for old in &t.inherited {
+        if !mount_points
+            .iter()
+            .any(|m: &engine::record::MountPoint| m.target == old.target)
+        {
+            mount_points.push(old.clone());
+        }
     }
     mounts.extend(t.extra_mounts.iter().cloned());
     if svc.mem_reservation.is_some() {
@@ -76,6 +103,7 @@ pub fn create_options(
         read_only: svc.read_only,
         tmpfs: svc.tmpfs.clone(),
         mounts,
+        mount_points,
         stop_signal: svc.stop_signal.clone(),
         // Whole seconds, as compose turns the grace period into Docker's StopTimeout.
         stop_timeout: svc.stop_grace_period.map(|n| n.0 / 1_000_000_000),

@@ -121,6 +121,7 @@ pub fn create(stack: &Stack, opts: &RunOptions, progress: &dyn Progress) -> Resu
         image_id: &image_id,
     };
     let target = Target {
+        inherited: Vec::new(),
         service: service.to_string(),
         name: name.clone(),
         image,

@@ -36,6 +36,9 @@ pub struct UpOptions {
     pub wait_timeout: Option<Duration>,
     /// Seconds to wait when stopping containers that are recreated or removed.
     pub timeout: Option<i64>,
+    /// `--renew-anon-volumes`: a recreated container gets new anonymous volumes
+    /// instead of its predecessor's.
+    pub renew_anon_volumes: bool,
 }
 
 /// A container `up` left in place, created or recreated.
@@ -267,7 +270,7 @@ fn converge(stack: &Stack, opts: &UpOptions, name: &str) -> Result<Vec<Touched>>
     let mut free = (1u32..).filter(|n| !used.contains(n));
     for _ in kept.len()..scale as usize {
         let number = free.next().unwrap_or(1);
-        let (id, cname) = create(stack, &spec, number, "Creating", "Created")?;
+        let (id, cname) = create(stack, &spec, number, "Creating", "Created", Vec::new())?;
         if !opts.no_start {
             ops::start_one(stack, &cname, &id)?;
         }
@@ -299,6 +302,7 @@ fn create(
     number: u32,
     working: &str,
     done: &str,
+    inherited: Vec<engine::record::MountPoint>,
 ) -> Result<(String, String)> {
     let cname = container_name(&stack.project.name, spec.name, spec.svc, number);
     let member = labels::Member {
@@ -315,6 +319,7 @@ fn create(
         labels: labels::container(stack, spec.svc, &member),
         extra_mounts: secrets::mounts(stack, spec.name, spec.svc)?,
         aliases: true,
+        inherited,
     };
     let (opts, warnings) = convert::create_options(stack, spec.svc, &target)?;
     if number == 1 {
@@ -341,17 +346,74 @@ fn create(
     }
 }
 
-/// Replaces a container whose configuration changed: stop, remove (with its anonymous
-/// volumes, which are not carried over), create under the same number, start.
+/// Replaces a container whose configuration changed: stop, remove, create under the
+/// same number, start. As compose does, the new container mounts the old one's
+/// anonymous volumes where it still has an anonymous volume (so a database's data in
+/// an image VOLUME survives a config change); the others, and all of them with
+/// `--renew-anon-volumes`, are removed with the old container.
 fn recreate(stack: &Stack, opts: &UpOptions, spec: &Spec, m: &Member) -> Result<Touched> {
     if m.is_up() {
         ops::stop_one(stack, m, opts.timeout)?;
     }
-    engine::lifecycle::remove(stack.root, m.id(), true, true)
+    let kept = if opts.renew_anon_volumes {
+        Vec::new()
+    } else {
+        kept_anonymous(stack, spec, &m.record)?
+    };
+    engine::lifecycle::remove(stack.root, m.id(), true, false)
         .map_err(|e| Error::failed(format!("removing {} to recreate it: {e}", m.name())))?;
-    let (id, cname) = create(stack, spec, m.number, "Recreate", "Recreated")?;
+    for old in m.record.host_config.mounts.iter().filter(|x| x.anonymous) {
+        if !kept.iter().any(|k| k.source == old.source) {
+            let _ = engine::volumes::remove(stack.root, &old.source, true);
+        }
+    }
+    let (id, cname) = create(stack, spec, m.number, "Recreate", "Recreated", kept)?;
     if !opts.no_start {
         ops::start_one(stack, &cname, &id)?;
     }
     Ok(touch(&id, &cname, spec.name, !opts.no_start))
+}
+
+/// The anonymous volumes of `old` the replacing container keeps: those at a target
+/// where the service declares an anonymous volume, or where the (new) image has a
+/// VOLUME that the service mounts nothing else onto.
+fn kept_anonymous(
+    stack: &Stack,
+    spec: &Spec,
+    old: &engine::record::Record,
+) -> Result<Vec<engine::record::MountPoint>> {
+    use compose::model::VolumeKind;
+    let trim = |t: &str| t.trim_end_matches('/').to_string();
+    let store = engine::images::open_store(stack.root)?;
+    let image_volumes: BTreeSet<String> = engine::images::try_find(&store, &spec.image_id)?
+        .map(|f| store.image_config(&f.id))
+        .transpose()
+        .map_err(engine::Error::from)?
+        .and_then(|(c, _)| c.config.and_then(|r| r.volumes))
+        .map(|v| v.keys().map(|k| trim(k)).collect())
+        .unwrap_or_default();
+    let svc = spec.svc;
+    let anonymous = |t: &str| {
+        svc.volumes
+            .iter()
+            .any(|v| v.kind == VolumeKind::Volume && v.source.is_none() && trim(&v.target) == t)
+    };
+    let taken = |t: &str| {
+        svc.volumes.iter().any(|v| trim(&v.target) == t)
+            || svc
+                .tmpfs
+                .iter()
+                .any(|p| trim(p.split(':').next().unwrap_or("")) == t)
+    };
+    Ok(old
+        .host_config
+        .mounts
+        .iter()
+        .filter(|m| m.anonymous && m.kind == engine::record::MountType::Volume)
+        .filter(|m| {
+            let t = trim(&m.target);
+            anonymous(&t) || (image_volumes.contains(&t) && !taken(&t))
+        })
+        .cloned()
+        .collect())
 }

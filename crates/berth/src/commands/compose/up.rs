@@ -35,6 +35,9 @@ pub struct UpArgs {
     /// Recreate containers even if their configuration and image haven't changed.
     #[arg(long = "force-recreate")]
     force_recreate: bool,
+    /// Recreate anonymous volumes instead of keeping the previous containers' ones.
+    #[arg(short = 'V', long = "renew-anon-volumes")]
+    renew_anon_volumes: bool,
     /// If containers already exist, don't recreate them.
     #[arg(long = "no-recreate")]
     no_recreate: bool,
@@ -110,6 +113,7 @@ pub fn run(ctx: &Ctx, args: &UpArgs) -> stack::Result<i32> {
         services: args.services.clone(),
         no_deps: args.no_deps,
         force_recreate: args.force_recreate,
+        renew_anon_volumes: args.renew_anon_volumes,
         no_recreate: args.no_recreate,
         no_start: args.no_start,
         remove_orphans: args.remove_orphans,
