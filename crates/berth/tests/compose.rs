@@ -1397,3 +1397,44 @@ services:
     assert_eq!(volumes(&p), Vec::<String>::new());
     p.assert_gone();
 }
+
+#[test]
+fn a_service_named_on_the_command_line_runs_whatever_its_profile() {
+    let p = Project::new(
+        "named",
+        r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "300"]
+  migrate:
+    image: IMAGE
+    profiles: [tools]
+    depends_on: [db]
+    command: ["sleep", "300"]
+  db:
+    image: IMAGE
+    profiles: [data]
+    command: ["sleep", "300"]
+"#,
+    );
+    // Without naming it, the tools profile stays off.
+    p.ok(&["up", "-d"]);
+    assert_eq!(p.ok(&["ps", "--format", "{{.Service}}"]), "web");
+    // Named, it starts, with the service it depends on.
+    p.ok(&["up", "-d", "migrate"]);
+    let mut running: Vec<String> = p
+        .ok(&["ps", "--format", "{{.Service}}"])
+        .lines()
+        .map(String::from)
+        .collect();
+    running.sort();
+    assert_eq!(running, ["db", "migrate", "web"]);
+    // compose run works the same way.
+    assert_eq!(
+        p.ok(&["run", "--rm", "-T", "migrate", "echo", "ran"]),
+        "ran"
+    );
+    p.ok(&["--profile", "*", "down", "-t", "0"]);
+    p.assert_gone();
+}

@@ -61,6 +61,9 @@ pub struct LoadOptions {
     pub environment: Vec<(String, String)>,
     /// The directory the command runs in.
     pub cwd: PathBuf,
+    /// Services named on the command line: kept whatever their profiles, with what they
+    /// depend on (compose enables a service you ask for by name).
+    pub enable: Vec<String>,
 }
 
 /// A loaded project.
@@ -115,7 +118,7 @@ impl MergedTree {
 
 /// Loads the project: the merged tree, parsed into the model, profiles applied.
 pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
-    finish(merged_tree(opts)?)
+    finish(merged_tree(opts)?, &opts.enable)
 }
 
 /// The merged, interpolated tree for `opts` (`-f -` reads standard input).
@@ -126,10 +129,10 @@ pub fn merged_tree(opts: &LoadOptions) -> Result<MergedTree, LoadError> {
 /// [`load`] with `stdin` standing for standard input.
 #[cfg(test)]
 pub(crate) fn load_from(opts: &LoadOptions, stdin: &mut dyn Read) -> Result<Loaded, LoadError> {
-    finish(merged_tree_from(opts, stdin)?)
+    finish(merged_tree_from(opts, stdin)?, &opts.enable)
 }
 
-fn finish(m: MergedTree) -> Result<Loaded, LoadError> {
+fn finish(m: MergedTree, enable: &[String]) -> Result<Loaded, LoadError> {
     let ctx = Context {
         project_name: &m.project_name,
         working_dir: m.project_dir.clone(),
@@ -141,7 +144,7 @@ fn finish(m: MergedTree) -> Result<Loaded, LoadError> {
     project.working_dir = m.project_dir.clone();
     let mut warnings = m.warnings;
     warnings.extend(diagnostics.iter().map(|d| m.sources.at(d.span, &d.message)));
-    let disabled = profiles::apply(&mut project, &m.profiles, &m.tree, &m.sources)?;
+    let disabled = profiles::apply(&mut project, &m.profiles, enable, &m.tree, &m.sources)?;
     Ok(Loaded {
         project,
         disabled,

@@ -1,6 +1,7 @@
 //! Profiles: which services a load keeps. A service without `profiles` is always
 //! active; one with profiles is active when one of them is in the active set
-//! (`--profile`, else `COMPOSE_PROFILES`; `*` activates all). Inactive services leave
+//! (`--profile`, else `COMPOSE_PROFILES`; `*` activates all), or when the command names
+//! it (then with what it depends on, as compose does). Inactive services leave
 //! the project. An active service that requires a disabled one is an error; an
 //! optional dependency on a disabled service is dropped, so nothing waits for a
 //! service that will not exist. Works on the parsed project; reads nothing.
@@ -30,19 +31,34 @@ pub(crate) fn active(flags: &[String], env: &Env) -> Vec<String> {
 }
 
 /// Removes the services no active profile enables; returns their names (sorted).
-/// `tree` and `sources` only serve to say where a bad dependency is written.
+/// Services in `enable` (named on the command line) stay whatever their profiles, with
+/// everything they depend on, as compose enables them. `tree` and `sources` only serve
+/// to say where a bad dependency is written.
 pub(crate) fn apply(
     project: &mut Project,
     active: &[String],
+    enable: &[String],
     tree: &Node,
     sources: &Sources,
 ) -> Result<Vec<String>, LoadError> {
     let all = active.iter().any(|p| p == "*");
+    let mut named: BTreeSet<String> = BTreeSet::new();
+    let mut todo: Vec<&str> = enable.iter().map(String::as_str).collect();
+    while let Some(n) = todo.pop() {
+        if let Some(svc) = project.services.get(n) {
+            if named.insert(n.to_string()) {
+                todo.extend(svc.depends_on.keys().map(String::as_str));
+            }
+        }
+    }
     let disabled: BTreeSet<String> = project
         .services
         .iter()
-        .filter(|(_, s)| {
-            !(s.profiles.is_empty() || all || s.profiles.iter().any(|p| active.contains(p)))
+        .filter(|(n, s)| {
+            !(s.profiles.is_empty()
+                || all
+                || named.contains(*n)
+                || s.profiles.iter().any(|p| active.contains(p)))
         })
         .map(|(n, _)| n.clone())
         .collect();
@@ -115,6 +131,14 @@ mod tests {
     }
 
     fn run(p: &mut Project, active: &[&str]) -> Result<Vec<String>, LoadError> {
+        run_enabling(p, active, &[])
+    }
+
+    fn run_enabling(
+        p: &mut Project,
+        active: &[&str],
+        enable: &[&str],
+    ) -> Result<Vec<String>, LoadError> {
         let mut sources = Sources::new(&PathBuf::from("/w"));
         sources.add("compose.yaml".into(), "/w".into());
         let tree = crate::yaml::parse(
@@ -123,7 +147,8 @@ mod tests {
         )
         .unwrap();
         let active: Vec<String> = active.iter().map(|s| s.to_string()).collect();
-        apply(p, &active, &tree, &sources)
+        let enable: Vec<String> = enable.iter().map(|s| s.to_string()).collect();
+        apply(p, &active, &enable, &tree, &sources)
     }
 
     #[test]
@@ -166,6 +191,24 @@ mod tests {
         assert_eq!(run(&mut p, &[]).unwrap(), vec!["cache".to_string()]);
         let deps: Vec<&String> = p.services["app"].depends_on.keys().collect();
         assert_eq!(deps, vec!["web"]);
+    }
+
+    #[test]
+    fn a_service_named_on_the_command_line_is_enabled_with_its_dependencies() {
+        let mut p = project(vec![
+            ("web", svc(&[], &[])),
+            ("migrate", svc(&["tools"], &[("db", true)])),
+            ("db", svc(&["data"], &[])),
+            ("debug", svc(&["debug"], &[])),
+        ]);
+        assert_eq!(
+            run_enabling(&mut p, &[], &["migrate"]).unwrap(),
+            vec!["debug".to_string()]
+        );
+        assert_eq!(
+            p.services.keys().collect::<Vec<_>>(),
+            vec!["db", "migrate", "web"]
+        );
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub struct ImagesArgs {
 }
 
 pub fn pull(ctx: &Ctx, args: &PullArgs) -> stack::Result<i32> {
-    let loaded = ctx.load()?;
+    let loaded = ctx.load_enabling(&args.services)?;
     let stack = ctx.stack(&loaded);
     let services = stack::plan::select(stack.project, &args.services, false)?;
     let progress = crate::progress::Reporter::new(
@@ -60,7 +60,7 @@ pub fn build(ctx: &Ctx, args: &BuildArgs) -> stack::Result<i32> {
         pull: args.pull,
         build_args: args.build_args.clone(),
     };
-    let loaded = ctx.load()?;
+    let loaded = ctx.load_enabling(&args.services)?;
     let stack = ctx.stack(&loaded);
     for name in stack::plan::select(stack.project, &args.services, false)? {
         if stack

@@ -122,13 +122,21 @@ impl Ctx<'_> {
             profiles: self.args.profile.clone(),
             environment: environment(),
             cwd,
+            enable: Vec::new(),
         })
     }
 
     /// Loads the project from its files.
     fn load(&self) -> stack::Result<Loaded> {
-        let loaded =
-            compose::load::load(&self.load_options()?).map_err(|e| stack::Error::invalid(e.0))?;
+        self.load_enabling(&[])
+    }
+
+    /// [`Ctx::load`], with the services named on the command line enabled whatever
+    /// their profiles.
+    fn load_enabling(&self, services: &[String]) -> stack::Result<Loaded> {
+        let mut opts = self.load_options()?;
+        opts.enable = services.to_vec();
+        let loaded = compose::load::load(&opts).map_err(|e| stack::Error::invalid(e.0))?;
         for w in &loaded.warnings {
             stack::Events::warning(&self.printer, w);
         }

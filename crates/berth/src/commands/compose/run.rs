@@ -48,7 +48,7 @@ pub struct RunArgs {
 }
 
 pub fn run(ctx: &Ctx, args: &RunArgs) -> stack::Result<i32> {
-    let loaded = ctx.load()?;
+    let loaded = ctx.load_enabling(std::slice::from_ref(&args.service))?;
     let stack = ctx.stack(&loaded);
     let entrypoint =
         match &args.entrypoint {

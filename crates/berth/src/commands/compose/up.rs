@@ -104,7 +104,7 @@ fn scale(specs: &[String]) -> stack::Result<BTreeMap<String, u32>> {
 
 pub fn run(ctx: &Ctx, args: &UpArgs) -> stack::Result<i32> {
     check(args)?;
-    let loaded = ctx.load()?;
+    let loaded = ctx.load_enabling(&args.services)?;
     let stack = ctx.stack(&loaded);
     if let Some(s) = &args.exit_code_from {
         stack::plan::check_services(stack.project, std::slice::from_ref(s))?;
