@@ -1438,3 +1438,48 @@ services:
     p.ok(&["--profile", "*", "down", "-t", "0"]);
     p.assert_gone();
 }
+
+#[test]
+fn depends_on_restart_restarts_dependents_when_the_dependency_is_recreated_or_restarted() {
+    let yaml = |version: &str| {
+        format!(
+            r#"
+services:
+  db:
+    image: IMAGE
+    environment:
+      VERSION: "{version}"
+    command: ["sleep", "300"]
+  app:
+    image: IMAGE
+    depends_on:
+      db:
+        condition: service_started
+        restart: true
+    command: ["sleep", "300"]
+  other:
+    image: IMAGE
+    depends_on: [db]
+    command: ["sleep", "300"]
+"#
+        )
+    };
+    let p = Project::new("deprestart", &yaml("1"));
+    p.ok(&["up", "-d"]);
+    let started = |c: &str| p.inspect(c, "{{.State.StartedAt}}");
+    let (app0, other0) = (started("deprestart-app-1"), started("deprestart-other-1"));
+    let app_id = p.id("app");
+    // db changes and is recreated: app (restart: true) restarts, other does not.
+    p.write("compose.yaml", &yaml("2"));
+    p.ok(&["up", "-d", "-t", "0"]);
+    assert_eq!(p.id("app"), app_id, "app was recreated, not restarted");
+    assert_ne!(started("deprestart-app-1"), app0);
+    assert_eq!(started("deprestart-other-1"), other0);
+    // `compose restart db` takes app along.
+    let app1 = started("deprestart-app-1");
+    p.ok(&["restart", "-t", "0", "db"]);
+    assert_ne!(started("deprestart-app-1"), app1);
+    assert_eq!(started("deprestart-other-1"), other0);
+    p.ok(&["down", "-t", "0"]);
+    p.assert_gone();
+}

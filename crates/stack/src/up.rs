@@ -51,26 +51,34 @@ pub struct Touched {
     pub started: bool,
 }
 
-/// Which services have finished converging, and whether they succeeded.
+/// How a service's convergence ended, for the services that depend on it.
+#[derive(Debug, Clone, Copy)]
+struct Outcome {
+    ok: bool,
+    /// A container of it was recreated: dependents with `depends_on.restart` restart.
+    recreated: bool,
+}
+
+/// Which services have finished converging, and how.
 #[derive(Default)]
 struct Board {
-    done: Mutex<BTreeMap<String, bool>>,
+    done: Mutex<BTreeMap<String, Outcome>>,
     changed: Condvar,
 }
 
 impl Board {
-    fn finish(&self, service: &str, ok: bool) {
+    fn finish(&self, service: &str, outcome: Outcome) {
         let mut d = self.done.lock().unwrap_or_else(|e| e.into_inner());
-        d.insert(service.to_string(), ok);
+        d.insert(service.to_string(), outcome);
         self.changed.notify_all();
     }
 
-    /// Blocks until `service` is done; whether it succeeded.
-    fn wait(&self, service: &str) -> bool {
+    /// Blocks until `service` is done.
+    fn wait(&self, service: &str) -> Outcome {
         let mut d = self.done.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if let Some(ok) = d.get(service) {
-                return *ok;
+            if let Some(o) = d.get(service) {
+                return *o;
             }
             d = self.changed.wait(d).unwrap_or_else(|e| e.into_inner());
         }
@@ -117,8 +125,12 @@ pub fn up(stack: &Stack, opts: &UpOptions, progress: &dyn Progress) -> Result<Ve
                     let selected = &selected;
                     let h = s.spawn(move || {
                         let r = run_service(stack, opts, selected, board, name);
-                        board.finish(name, r.is_ok());
-                        r
+                        let outcome = Outcome {
+                            ok: r.is_ok(),
+                            recreated: r.as_ref().is_ok_and(|(_, re)| *re),
+                        };
+                        board.finish(name, outcome);
+                        r.map(|(t, _)| t)
                     });
                     (name.clone(), h)
                 })
@@ -127,7 +139,13 @@ pub fn up(stack: &Stack, opts: &UpOptions, progress: &dyn Progress) -> Result<Ve
                 .into_iter()
                 .map(|(name, h)| {
                     let r = h.join().unwrap_or_else(|_| {
-                        board.finish(&name, false);
+                        board.finish(
+                            &name,
+                            Outcome {
+                                ok: false,
+                                recreated: false,
+                            },
+                        );
                         Err(Stopped::Failed(Error::failed(format!(
                             "service {name:?}: its worker thread panicked"
                         ))))
@@ -189,14 +207,17 @@ fn run_service(
     selected: &BTreeSet<String>,
     board: &Board,
     name: &str,
-) -> std::result::Result<Vec<Touched>, Stopped> {
+) -> std::result::Result<(Vec<Touched>, bool), Stopped> {
+    let mut restart = false;
     for (dep, d) in plan::dependencies(stack.project, name).map_err(Stopped::Failed)? {
         if !selected.contains(dep) {
             continue;
         }
-        if !board.wait(dep) {
+        let outcome = board.wait(dep);
+        if !outcome.ok {
             return Err(Stopped::Dependency);
         }
+        restart |= d.restart && outcome.recreated;
         if opts.no_start {
             continue;
         }
@@ -208,7 +229,7 @@ fn run_service(
             }
         }
     }
-    converge(stack, opts, name).map_err(Stopped::Failed)
+    converge(stack, opts, name, restart).map_err(Stopped::Failed)
 }
 
 /// What a service's containers must be made from.
@@ -220,7 +241,15 @@ struct Spec<'a> {
     image_id: String,
 }
 
-fn converge(stack: &Stack, opts: &UpOptions, name: &str) -> Result<Vec<Touched>> {
+/// Brings the service's containers to its spec; whether one was recreated. `restart`:
+/// a dependency with `depends_on.restart` was recreated, so running containers that
+/// are otherwise up to date restart (compose's rule).
+fn converge(
+    stack: &Stack,
+    opts: &UpOptions,
+    name: &str,
+    restart: bool,
+) -> Result<(Vec<Touched>, bool)> {
     let svc = stack
         .project
         .services
@@ -249,11 +278,16 @@ fn converge(stack: &Stack, opts: &UpOptions, name: &str) -> Result<Vec<Touched>>
     // Scaled down: the highest numbers go, as in compose.
     ops::stop_and_remove(stack, extra.to_vec(), opts.timeout, true)?;
     let mut touched = Vec::new();
+    let mut recreated = false;
     for m in kept {
         let diverged = m.label(labels::CONFIG_HASH) != Some(spec.hash.as_str())
             || m.label(labels::IMAGE) != Some(spec.image_id.as_str());
         if opts.force_recreate || (diverged && !opts.no_recreate) {
             touched.push(recreate(stack, opts, &spec, m)?);
+            recreated = true;
+        } else if restart && m.is_up() && !opts.no_start {
+            ops::restart(stack, vec![m.clone()], opts.timeout)?;
+            touched.push(touch(m.id(), m.name(), name, true));
         } else if !m.is_up() && !opts.no_start {
             ops::start_one(stack, m.name(), m.id())?;
             touched.push(touch(m.id(), m.name(), name, true));
@@ -276,7 +310,7 @@ fn converge(stack: &Stack, opts: &UpOptions, name: &str) -> Result<Vec<Touched>>
         }
         touched.push(touch(&id, &cname, name, !opts.no_start));
     }
-    Ok(touched)
+    Ok((touched, recreated))
 }
 
 fn touch(id: &str, name: &str, service: &str, started: bool) -> Touched {

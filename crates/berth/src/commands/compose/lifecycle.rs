@@ -75,9 +75,26 @@ pub fn stop(ctx: &Ctx, args: &StopArgs) -> stack::Result<i32> {
 }
 
 pub fn restart(ctx: &Ctx, args: &StopArgs) -> stack::Result<i32> {
-    members(ctx, &args.services, false, |stack, m| {
-        stack::ops::restart(stack, m, args.timeout)
-    })
+    let opened = ctx.load_or_labels()?;
+    let stack = ctx.stack(&opened.loaded);
+    // Services whose `depends_on` says `restart: true` restart with what they depend on.
+    let mut services = args.services.clone();
+    if !services.is_empty() {
+        let mut i = 0;
+        while i < services.len() {
+            let dep = services[i].clone();
+            for (name, svc) in &stack.project.services {
+                let follows = svc.depends_on.get(&dep).is_some_and(|d| d.restart);
+                if follows && !services.contains(name) {
+                    services.push(name.clone());
+                }
+            }
+            i += 1;
+        }
+    }
+    let members = stack::ops::select(&stack, &services, false)?;
+    stack::ops::restart(&stack, members, args.timeout)?;
+    Ok(0)
 }
 
 pub fn kill(ctx: &Ctx, args: &KillArgs) -> stack::Result<i32> {
