@@ -1483,3 +1483,42 @@ services:
     p.ok(&["down", "-t", "0"]);
     p.assert_gone();
 }
+
+#[test]
+fn a_volume_subpath_mounts_part_of_a_named_volume() {
+    let p = Project::new(
+        "subp",
+        r#"
+services:
+  writer:
+    image: IMAGE
+    volumes:
+      - shared:/all
+    command: ["sh", "-c", "mkdir -p /all/site && echo page > /all/site/index.html && sleep 300"]
+  reader:
+    image: IMAGE
+    depends_on:
+      writer:
+        condition: service_started
+    volumes:
+      - type: volume
+        source: shared
+        target: /srv
+        volume:
+          subpath: site
+    command: ["sleep", "300"]
+volumes:
+  shared: {}
+"#,
+    );
+    // The subpath must exist before the reader starts: the writer makes it first.
+    p.ok(&["up", "-d", "writer"]);
+    assert!(p.b.eventually(10, || p
+        .compose(&["exec", "-T", "writer", "cat", "/all/site/index.html"])
+        .status
+        .success()));
+    p.ok(&["up", "-d", "reader"]);
+    assert_eq!(p.ok(&["exec", "-T", "reader", "ls", "/srv"]), "index.html");
+    p.ok(&["down", "-t", "0", "-v"]);
+    p.assert_gone();
+}

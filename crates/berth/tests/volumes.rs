@@ -197,3 +197,52 @@ fn a_symlink_in_the_image_cannot_redirect_a_mount_to_the_host() {
         .unwrap()
         .contains(" /etc/x "));
 }
+
+#[test]
+fn a_volume_subpath_mounts_a_directory_of_the_volume_and_never_leaves_it() {
+    let b = berth();
+    let vol = "subpath-test-vol";
+    b.ok(&["volume", "create", vol]);
+    let whole = format!("type=volume,source={vol},target=/v");
+    let out = b.run_ctr(
+        &["--rm", "--mount", &whole],
+        &[
+            "sh",
+            "-c",
+            "mkdir -p /v/app/conf && echo inside > /v/app/conf/c.txt && ln -s /etc /v/escape",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sub = format!("type=volume,source={vol},target=/conf,volume-subpath=app/conf");
+    let out = b.run_ctr(
+        &["--rm", "--mount", &sub],
+        &["sh", "-c", "ls /conf; cat /conf/c.txt"],
+    );
+    assert_eq!(stdout(&out), "c.txt\ninside\n", "{}", stderr(&out));
+    // The symlink the first container left resolves inside the volume (to its own
+    // missing /etc), not to the host's /etc.
+    let evil = format!("type=volume,source={vol},target=/x,volume-subpath=escape");
+    let out = b.run_ctr(&["--rm", "--mount", &evil], &["ls", "/x/passwd"]);
+    assert!(
+        !out.status.success(),
+        "the host's /etc was mounted: {}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("volume subpath escape"),
+        "{}",
+        stderr(&out)
+    );
+    for bad in ["../up", "/abs"] {
+        let spec = format!("type=volume,source={vol},target=/x,volume-subpath={bad}");
+        let out = b.run_ctr(&["--rm", "--mount", &spec], &["true"]);
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("relative path inside the volume"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    b.ok(&["volume", "rm", vol]);
+    b.assert_no_leaks();
+}

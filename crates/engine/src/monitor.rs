@@ -427,8 +427,12 @@ impl Monitor {
             .mounts
             .iter()
             .filter(|m| {
+                // A subpath names existing content: nothing is copied into it.
                 m.kind == crate::record::MountType::Volume
-                    && !m.options.iter().any(|o| o == "nocopy")
+                    && !m
+                        .options
+                        .iter()
+                        .any(|o| o == "nocopy" || o.starts_with(crate::options::SUBPATH))
             })
             .map(|m| {
                 (

@@ -94,6 +94,10 @@ fn check_target(target: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// The mount option that carries `volume-subpath` down to the runtime, which opens it
+/// inside the volume without following a symlink out of it.
+pub const SUBPATH: &str = "berth-subpath=";
+
 /// `-v SRC:DST[:OPTS]`, `-v NAME:DST`, `-v DST` (anonymous volume).
 pub fn parse_volume(spec: &str) -> Result<MountPoint> {
     let parts: Vec<&str> = spec.split(':').collect();
@@ -192,6 +196,19 @@ pub fn parse_mount(spec: &str) -> Result<MountPoint> {
             "readonly" | "ro" => m.read_only = !matches!(v, Some("false") | Some("0")),
             "bind-propagation" => m.options.push(need(v)?),
             "volume-nocopy" => m.options.push("nocopy".into()),
+            "volume-subpath" => {
+                let sub = need(v)?;
+                let clean: Vec<&str> = sub
+                    .split('/')
+                    .filter(|c| !c.is_empty() && *c != ".")
+                    .collect();
+                if sub.starts_with('/') || clean.is_empty() || clean.contains(&"..") {
+                    return Err(Error::invalid(format!(
+                        "--mount volume-subpath={sub}: give a relative path inside the volume (no '..')"
+                    )));
+                }
+                m.options.push(format!("{SUBPATH}{}", clean.join("/")));
+            }
             "tmpfs-size" => {
                 let size = crate::units::parse_bytes(&need(v)?, "--mount tmpfs-size")?;
                 m.options.push(format!("size={size}"));

@@ -118,9 +118,22 @@ pub struct MountOptions {
     pub data: Vec<String>,
 }
 
+/// The option that names a subpath of a volume (see [`HostSources`]).
+const SUBPATH: &str = "berth-subpath=";
+
+fn subpath(m: &Mount) -> Option<&str> {
+    m.options()
+        .as_deref()?
+        .iter()
+        .find_map(|o| o.strip_prefix(SUBPATH))
+}
+
 pub fn parse_options(options: &[String]) -> MountOptions {
     let mut o = MountOptions::default();
     for opt in options {
+        if opt.starts_with(SUBPATH) {
+            continue;
+        }
         let (set, clear): (libc::c_ulong, libc::c_ulong) = match opt.as_str() {
             "ro" => (libc::MS_RDONLY, 0),
             "rw" => (0, libc::MS_RDONLY),
@@ -281,6 +294,18 @@ impl HostSources {
             if let Some(src) = m.source() {
                 let fd =
                     sys::open_path(src).ctx(|| format!("opening bind source {}", src.display()))?;
+                // A volume subpath is resolved inside the volume: a symlink the
+                // container left there cannot point the mount at the host.
+                let fd = match subpath(m) {
+                    Some(sub) => sys::openat2_in_root(fd.as_fd(), Path::new(sub), libc::O_PATH)
+                        .map_err(|e| {
+                            StartError::berth(format!(
+                                "volume subpath {sub} of {}: {e} (it must exist in the volume)",
+                                src.display()
+                            ))
+                        })?,
+                    None => fd,
+                };
                 fds.push((m.destination().clone(), fd));
             }
         }

@@ -312,10 +312,18 @@ fn mount_spec(stack: &Stack, service: &str, v: &ServiceVolume) -> Result<String>
         spec.push_str(",volume-nocopy");
     }
     if let Some(sub) = &v.subpath {
-        return Err(Error::invalid(format!(
-            "service {service:?}: volume subpath {sub:?} (at {}) is not supported by berth yet",
-            v.target
-        )));
+        if v.kind != VolumeKind::Volume || v.source.is_none() {
+            return Err(Error::invalid(format!(
+                "service {service:?}: subpath {sub:?} (at {}) needs a named volume as the source",
+                v.target
+            )));
+        }
+        if sub.contains(',') {
+            return Err(Error::invalid(format!(
+                "service {service:?}: cannot mount the subpath {sub:?}: berth cannot mount paths that contain a comma"
+            )));
+        }
+        spec.push_str(&format!(",volume-subpath={sub}"));
     }
     if let Some(size) = v.tmpfs_size {
         spec.push_str(&format!(",tmpfs-size={size}"));
