@@ -1522,3 +1522,44 @@ volumes:
     p.ok(&["down", "-t", "0", "-v"]);
     p.assert_gone();
 }
+
+#[test]
+fn network_mode_service_joins_the_services_network_and_follows_its_recreation() {
+    let yaml = |v: &str| {
+        format!(
+            r#"
+services:
+  db:
+    image: IMAGE
+    environment:
+      V: "{v}"
+    command: ["sh", "-c", "echo db-$$V > /tmp/x; while true; do nc -l -p 7777 < /tmp/x; done"]
+  sidecar:
+    image: IMAGE
+    network_mode: "service:db"
+    command: ["sleep", "300"]
+"#
+        )
+    };
+    let p = Project::new("netsvc", &yaml("1"));
+    p.ok(&["up", "-d"]);
+    let ask = |p: &Project| {
+        p.ok(&[
+            "exec",
+            "-T",
+            "sidecar",
+            "sh",
+            "-c",
+            "for i in 1 2 3 4 5 6 7 8 9 10; do nc 127.0.0.1 7777 && break; sleep 0.2; done",
+        ])
+    };
+    assert_eq!(ask(&p), "db-1");
+    // db is recreated: sidecar is made again inside the new db's network.
+    let sidecar = p.id("sidecar");
+    p.write("compose.yaml", &yaml("2"));
+    p.ok(&["up", "-d", "-t", "0"]);
+    assert_ne!(p.id("sidecar"), sidecar);
+    assert_eq!(ask(&p), "db-2");
+    p.ok(&["down", "-t", "0"]);
+    p.assert_gone();
+}

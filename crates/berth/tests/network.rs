@@ -981,3 +981,50 @@ fn per_network_aliases_and_addresses_take_dockers_advanced_syntax() {
     assert!(stderr(&out).contains("mac-address"), "{}", stderr(&out));
     b.ok(&["rm", "-f", "advweb"]);
 }
+
+#[test]
+fn network_container_mode_shares_the_other_containers_network_and_names() {
+    let b = berth();
+    b.detached(
+        &["--name", "netowner", "--network", "none"],
+        &[
+            "sh",
+            "-c",
+            "echo over-shared-lo > /tmp/x; while true; do nc -l -p 7777 < /tmp/x; done",
+        ],
+    );
+    // Loopback is the owner's: its server answers on 127.0.0.1, and the hostname is its.
+    let out = b.run_ctr(
+        &["--rm", "--network", "container:netowner"],
+        &[
+            "sh",
+            "-c",
+            "hostname; for i in 1 2 3 4 5; do nc 127.0.0.1 7777 && break; sleep 0.2; done",
+        ],
+    );
+    let owner_host = b.ok(&["inspect", "-f", "{{.Config.Hostname}}", "netowner"]);
+    assert_eq!(
+        stdout(&out),
+        format!("{owner_host}\nover-shared-lo\n"),
+        "{}",
+        stderr(&out)
+    );
+    for (opts, says) in [
+        (&["-p", "8080:80"][..], "port publishing"),
+        (&["--hostname", "h"][..], "hostname"),
+        (&["--dns", "10.0.0.1"][..], "dns"),
+    ] {
+        let mut args = vec!["--rm", "--network", "container:netowner"];
+        args.extend_from_slice(opts);
+        let out = b.run_ctr(&args, &["true"]);
+        assert_eq!(out.status.code(), Some(125));
+        assert!(stderr(&out).contains(says), "{opts:?}: {}", stderr(&out));
+    }
+    b.ok(&["stop", "-t", "0", "netowner"]);
+    let out = b.run_ctr(&["--rm", "--network", "container:netowner"], &["true"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("is not running"), "{}", stderr(&out));
+    b.ok(&["rm", "-f", "netowner"]);
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+    b.assert_no_leaks();
+}

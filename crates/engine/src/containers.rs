@@ -317,8 +317,21 @@ fn build_record(
         .or_else(|| image_cfg.working_dir.clone())
         .unwrap_or_default();
 
+    // `--network container:X` shares X's network: its names too.
+    let joined = network
+        .strip_prefix("container:")
+        .map(|other| load(root, other))
+        .transpose()?
+        .map(|(r, _)| r);
+    if joined.is_some() && opts.hostname.is_some() {
+        return Err(Error::invalid(
+            "conflicting options: hostname and the container network mode (the hostname belongs to the other container)",
+        ));
+    }
     let hostname = opts.hostname.clone().unwrap_or_else(|| {
-        if network == "host" {
+        if let Some(other) = &joined {
+            other.config.hostname.clone()
+        } else if network == "host" {
             fs::read_to_string("/proc/sys/kernel/hostname")
                 .map(|h| h.trim().to_string())
                 .unwrap_or_default()

@@ -137,6 +137,19 @@ pub fn write(dir: &Path, record: &Record) -> Result<()> {
     write_new(&dir.join("resolv.conf"), resolv_conf(record).as_bytes())
 }
 
+/// With `--network container:X`, X's /etc/hosts and /etc/resolv.conf as they are now
+/// (X's own files are rewritten at each of its starts; a copy is taken at each start
+/// of this one).
+pub fn copy_joined(dir: &Path, other: &Path) -> Result<()> {
+    use crate::error::IoContext;
+    for f in ["hosts", "resolv.conf"] {
+        let text =
+            fs::read(other.join(f)).ctx(|| format!("reading {}", other.join(f).display()))?;
+        fs::write(dir.join(f), text).ctx(|| format!("writing {}", dir.join(f).display()))?;
+    }
+    Ok(())
+}
+
 /// Rewrites /etc/hosts at start, once the container's address is known: in place, so
 /// the file keeps its owner (a user namespace's root), before the setup process binds it.
 pub fn rewrite_hosts(

@@ -477,11 +477,20 @@ impl Monitor {
                 bound
             }
         };
+        // `--network container:X`: X's names, as they are now; nothing to attach.
+        let joined = record.host_config.network_mode.strip_prefix("container:");
+        if let Some(other) = joined {
+            crate::etc_files::copy_joined(dir, &self.root.container(other))?;
+        }
         let mut attached: Option<crate::netattach::Attached> = None;
         let root = self.root.clone();
         let attach = |pid: i32| -> Result<(), String> {
             let a = crate::netattach::attach(&root, record, pid).map_err(|e| e.to_string())?;
             let gateway = a.networks.values().next().map(|e| e.gateway.clone());
+            if joined.is_some() {
+                attached = Some(a);
+                return Ok(());
+            }
             if let Err(e) =
                 crate::etc_files::rewrite_hosts(dir, record, a.first_ip, gateway.as_deref())
             {

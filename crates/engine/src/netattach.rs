@@ -354,7 +354,7 @@ pub fn connect(
     let _lock = crate::state_root::Lock::acquire(&dir.join("lock"))?;
     let (mut record, mut state) = crate::containers::load(root, &id)?;
     let mode = record.host_config.network_mode.as_str();
-    if matches!(mode, "none" | "host") {
+    if matches!(mode, "none" | "host") || mode.starts_with("container:") {
         return Err(Error::invalid(format!(
             "container {} uses --network {mode}: it cannot join other networks",
             record.short_name()

@@ -135,11 +135,36 @@ pub fn resolve(root: &StateRoot, opts: &NetOptions) -> Result<Resolved> {
             first.ip = legacy_ip;
         }
     }
-    let special = |n: &str| matches!(n, "none" | "host");
+    let special = |n: &str| matches!(n, "none" | "host") || n.starts_with("container:");
     if specs.len() > 1 && specs.iter().any(|n| special(&n.name)) {
         return Err(Error::invalid(
-            "--network none or host cannot be combined with other networks",
+            "--network none, host or container:NAME cannot be combined with other networks",
         ));
+    }
+    // `container:NAME`: the other container's network namespace, and its names.
+    if let Some(other) = specs[0].name.strip_prefix("container:") {
+        let conflict = |what: &str| {
+            Error::invalid(format!(
+                "conflicting options: {what} and the container network mode (the network belongs to {other})"
+            ))
+        };
+        if !opts.publish.is_empty() || opts.publish_all {
+            return Err(conflict("port publishing"));
+        }
+        if !opts.dns.is_empty() || !opts.dns_search.is_empty() || !opts.dns_options.is_empty() {
+            return Err(conflict("dns"));
+        }
+        if !opts.add_hosts.is_empty() {
+            return Err(conflict("--add-host"));
+        }
+        if specs[0].ip.is_some() || !specs[0].aliases.is_empty() {
+            return Err(conflict("--ip and --network-alias"));
+        }
+        let id = crate::containers::find(root, other)?;
+        return Ok(Resolved {
+            network_mode: format!("container:{id}"),
+            ..Default::default()
+        });
     }
     let first = specs[0].name.clone();
     let mut out = Resolved {

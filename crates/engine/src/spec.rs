@@ -178,8 +178,20 @@ pub fn build(
         json!({"type": "uts"}),
         json!({"type": "cgroup"}),
     ];
-    if hc.network_mode != "host" {
-        namespaces.push(json!({"type": "network"}));
+    match hc.network_mode.strip_prefix("container:") {
+        // Joins the other container's network namespace through its workload process.
+        Some(other) => {
+            let (r, st) = crate::containers::load(root, other)?;
+            if !st.running || !runtime::sys::process_alive(st.pid, st.pid_start) {
+                return Err(Error::conflict(format!(
+                    "cannot join the network of container {}: it is not running (start it first)",
+                    r.short_name()
+                )));
+            }
+            namespaces.push(json!({"type": "network", "path": format!("/proc/{}/ns/net", st.pid)}));
+        }
+        None if hc.network_mode != "host" => namespaces.push(json!({"type": "network"})),
+        None => {}
     }
     let mut process = json!({
         "terminal": record.config.tty,

@@ -199,10 +199,16 @@ fn health(svc: &Service) -> HealthOptions {
 
 fn net_options(stack: &Stack, service: &str, svc: &Service, t: &Target) -> Result<NetOptions> {
     let networks = match svc.network_mode.as_deref() {
-        Some(m) if m.starts_with("service:") || m.starts_with("container:") => {
-            return Err(Error::invalid(format!(
-                "service {service:?}: network_mode {m:?} is not supported by berth yet: put the services on a common network instead"
-            )))
+        // Another service's network: its first container's (compose's choice).
+        Some(m) if m.starts_with("service:") => {
+            let other = &m["service:".len()..];
+            let members = crate::query::service_members(stack.root, &stack.project.name, other);
+            let first = members.iter().min_by_key(|x| x.number).ok_or_else(|| {
+                Error::invalid(format!(
+                    "service {service:?}: network_mode {m:?}: service {other:?} has no container to share its network (start it first)"
+                ))
+            })?;
+            vec![format!("container:{}", first.id())]
         }
         Some(m) => vec![m.to_string()],
         None => {

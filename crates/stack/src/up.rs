@@ -279,9 +279,24 @@ fn converge(
     ops::stop_and_remove(stack, extra.to_vec(), opts.timeout, true)?;
     let mut touched = Vec::new();
     let mut recreated = false;
+    // `network_mode: service:X` lives in X's first container: a new one there means
+    // this service's containers must be made again to join it.
+    let shared_net = svc
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("service:"))
+        .map(|other| {
+            query::service_members(stack.root, &stack.project.name, other)
+                .iter()
+                .min_by_key(|x| x.number)
+                .map(|x| format!("container:{}", x.id()))
+        });
     for m in kept {
         let diverged = m.label(labels::CONFIG_HASH) != Some(spec.hash.as_str())
-            || m.label(labels::IMAGE) != Some(spec.image_id.as_str());
+            || m.label(labels::IMAGE) != Some(spec.image_id.as_str())
+            || shared_net
+                .as_ref()
+                .is_some_and(|n| n.as_deref() != Some(m.record.host_config.network_mode.as_str()));
         if opts.force_recreate || (diverged && !opts.no_recreate) {
             touched.push(recreate(stack, opts, &spec, m)?);
             recreated = true;
