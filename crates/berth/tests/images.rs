@@ -915,3 +915,99 @@ fn an_image_with_sixty_layers_runs_with_and_without_a_user_namespace() {
         assert_eq!(stdout(&out), "60\n0\n59\n", "{opts:?}");
     }
 }
+
+#[test]
+fn credential_helpers_are_asked_for_and_given_credentials() {
+    let reg = Registry::start_with_auth("u", "secret");
+    let b = berth();
+    let dir = tempfile::tempdir().unwrap();
+    oci::write_oci_layout(
+        dir.path(),
+        &[(oci::busybox_image(LayerCompression::Gzip), "latest")],
+    );
+    oci::skopeo_copy_args(&[
+        "--dest-creds",
+        "u:secret",
+        &format!("oci:{}:latest", dir.path().display()),
+        &reg.docker_ref("private/helped:1"),
+    ]);
+    let name = format!("{}/private/helped:1", reg.addr());
+    // A helper that keeps one credential in a file, speaking Docker's protocol.
+    let bin = tempfile::tempdir().unwrap();
+    let store = bin.path().join("store.json");
+    let helper = bin.path().join("docker-credential-berthtest");
+    fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nstore={}\ncase \"$1\" in\n\
+             get) read server; if [ -f $store ] && [ \"$(jq -r .ServerURL $store)\" = \"$server\" ]; then jq -c '{{ServerURL,Username,Secret}}' $store; else echo 'credentials not found in native keychain'; exit 1; fi;;\n\
+             store) cat > $store;;\n\
+             erase) read server; rm -f $store;;\n\
+             esac\n",
+            store.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    b.set_env("PATH", &path);
+    let config = b.root().join("docker-config/config.json");
+    fs::create_dir_all(config.parent().unwrap()).unwrap();
+    fs::write(&config, r#"{"credsStore": "berthtest"}"#).unwrap();
+
+    let out = b.run(&["pull", &name]);
+    assert!(!out.status.success(), "pulled without credentials");
+    let mut c = b
+        .cmd()
+        .args(["login", &reg.addr(), "-u", "u", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(b"secret\n").unwrap();
+    let login = c.wait_with_output().unwrap();
+    assert!(login.status.success(), "{}", stderr(&login));
+    // The secret went to the helper, not into config.json.
+    assert!(fs::read_to_string(&store).unwrap().contains("secret"));
+    let cfg = fs::read_to_string(&config).unwrap();
+    assert!(
+        !cfg.contains("secret") && cfg.contains(&reg.addr()),
+        "{cfg}"
+    );
+    b.ok(&["pull", "-q", &name]);
+    b.ok(&["rmi", &name]);
+    b.ok(&["logout", &reg.addr()]);
+    assert!(!store.exists());
+    assert!(!b.run(&["pull", &name]).status.success());
+
+    // A per-registry helper wins over the file's entries.
+    fs::write(
+        &store,
+        format!(
+            r#"{{"ServerURL":"{}","Username":"u","Secret":"secret"}}"#,
+            reg.addr()
+        ),
+    )
+    .unwrap();
+    fs::write(
+        &config,
+        json!({"credHelpers": {reg.addr(): "berthtest"}, "auths": {reg.addr(): {"auth": "dTp3cm9uZw=="}}}).to_string(),
+    )
+    .unwrap();
+    b.ok(&["pull", "-q", &name]);
+    // A helper name cannot be a path.
+    fs::write(&config, r#"{"credsStore": "../../bin/sh"}"#).unwrap();
+    let out = b.run(&["pull", &name.replace(":1", ":2")]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("docker-credential-NAME"),
+        "{}",
+        stderr(&out)
+    );
+    check_store(&b);
+}

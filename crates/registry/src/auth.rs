@@ -4,9 +4,10 @@
 //! file, fsync, rename) with mode 0600 and keep every other key of the file as it was;
 //! never writes a password anywhere else, and never prints one (`Debug` redacts it).
 //!
-//! Only the `auths` map is understood. Credential helpers (`credsStore`,
-//! `credHelpers`) and OAuth identity tokens are not: a registry with only those is
-//! treated as anonymous.
+//! Credential helpers are used as Docker uses them: `credHelpers[registry]`, else
+//! `credsStore`, is asked first (see `cred_helper`), then the `auths` map; `login`
+//! and `logout` store and erase through the helper when there is one. OAuth identity
+//! tokens are not understood.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -43,6 +44,21 @@ impl std::fmt::Debug for Credentials {
 #[derive(Debug, Clone)]
 pub struct AuthFile {
     path: PathBuf,
+}
+
+/// The credential helper for `registry`: its own in `credHelpers`, else `credsStore`.
+fn helper_for(root: &Map<String, Value>, registry: &str) -> Option<String> {
+    let want = normalize_registry(registry);
+    root.get("credHelpers")
+        .and_then(Value::as_object)
+        .and_then(|m| {
+            m.iter()
+                .find(|(k, _)| normalize_registry(k) == want)
+                .and_then(|(_, v)| v.as_str())
+        })
+        .or_else(|| root.get("credsStore").and_then(Value::as_str))
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
 }
 
 /// The key a registry's entry has in `auths`: Docker Hub's legacy URL, else the host.
@@ -86,10 +102,15 @@ impl AuthFile {
         let Some(root) = self.read()? else {
             return Ok(None);
         };
+        let key = auth_key(registry);
+        if let Some(helper) = helper_for(&root, registry) {
+            if let Some(c) = crate::cred_helper::get(&helper, &key)? {
+                return Ok(Some(c));
+            }
+        }
         let Some(auths) = root.get("auths").and_then(Value::as_object) else {
             return Ok(None);
         };
-        let key = auth_key(registry);
         let want = normalize_registry(registry);
         let entry = auths.get(&key).or_else(|| {
             auths
@@ -106,6 +127,13 @@ impl AuthFile {
     /// Stores `creds` for `registry`, replacing what was there.
     pub fn store(&self, registry: &str, creds: &Credentials) -> Result<()> {
         let mut root = self.read()?.unwrap_or_default();
+        if let Some(helper) = helper_for(&root, registry) {
+            // Docker keeps an empty entry in `auths` so tools can list the registries.
+            crate::cred_helper::store(&helper, &auth_key(registry), creds)?;
+            let auths = auths_mut(&mut root, &self.path)?;
+            auths.insert(auth_key(registry), Value::Object(Map::new()));
+            return self.write(&root);
+        }
         let auths = auths_mut(&mut root, &self.path)?;
         let encoded = STANDARD.encode(format!("{}:{}", creds.username, creds.password));
         let mut entry = Map::new();
@@ -120,11 +148,15 @@ impl AuthFile {
         let Some(mut root) = self.read()? else {
             return Err(not_logged_in());
         };
+        let erased = match helper_for(&root, registry) {
+            Some(helper) => crate::cred_helper::erase(&helper, &auth_key(registry))?,
+            None => false,
+        };
         let auths = auths_mut(&mut root, &self.path)?;
         let want = normalize_registry(registry);
         let before = auths.len();
         auths.retain(|k, _| normalize_registry(k) != want);
-        if auths.len() == before {
+        if auths.len() == before && !erased {
             return Err(not_logged_in());
         }
         self.write(&root)

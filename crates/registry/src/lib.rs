@@ -24,6 +24,7 @@
 mod auth;
 mod client;
 mod config;
+mod cred_helper;
 mod digest;
 mod error;
 mod fetch;
