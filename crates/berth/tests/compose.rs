@@ -1563,3 +1563,54 @@ services:
     p.ok(&["down", "-t", "0"]);
     p.assert_gone();
 }
+
+#[test]
+fn ctrl_c_during_an_attached_up_start_up_stops_the_stack_once_it_is_up() {
+    let p = Project::new(
+        "earlyint",
+        r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 2; touch /tmp/ready; sleep 300"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 1s
+      start_interval: 200ms
+      start_period: 30s
+  app:
+    image: IMAGE
+    depends_on:
+      db:
+        condition: service_healthy
+    command: ["sleep", "300"]
+"#,
+    );
+    let child =
+        p.b.cmd()
+            .current_dir(p.dir.path())
+            .args(["compose", "--progress", "plain", "-p", "earlyint", "up", "-t", "0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    // db runs, app waits for it to be healthy: start-up is not over.
+    assert!(p.b.eventually(10, || !p.ok(&["ps", "-q", "db"]).is_empty()));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Stopping once the containers are started"),
+        "{}",
+        stderr(&out)
+    );
+    // Start-up finished (app was made), then everything was stopped.
+    assert_eq!(p.ok(&["ps", "-q"]), "");
+    assert_eq!(p.ok(&["ps", "-a", "-q"]).lines().count(), 2);
+    p.ok(&["down", "-t", "0"]);
+    p.assert_gone();
+}

@@ -124,11 +124,67 @@ pub fn run(ctx: &Ctx, args: &UpArgs) -> stack::Result<i32> {
         timeout: args.timeout,
     };
     let progress = ctx.pull_progress();
-    let touched = stack::up::up(&stack, &opts, &progress)?;
     if args.detach || args.wait || args.no_start {
+        stack::up::up(&stack, &opts, &progress)?;
         return Ok(0);
     }
-    attached(ctx, &stack, args, &touched)
+    // Attached: Ctrl-C is taken from before start-up, so one pressed while containers
+    // are still being made stops them once start-up ends (as one pressed later does);
+    // a second one during start-up ends berth at once, as compose's does.
+    let sigs = [libc::SIGINT, libc::SIGTERM];
+    let old_mask = sys::block_signals(&sigs).ok();
+    let sfd = sys::signalfd(&sigs).ok();
+    let starting = std::sync::atomic::AtomicBool::new(true);
+    let early = std::sync::atomic::AtomicU32::new(0);
+    let touched = std::thread::scope(|s| {
+        if let Some(fd) = &sfd {
+            s.spawn(|| {
+                while starting.load(std::sync::atomic::Ordering::SeqCst) {
+                    let mut fds = [libc::pollfd {
+                        fd: fd.as_raw_fd(),
+                        events: libc::POLLIN,
+                        revents: 0,
+                    }];
+                    if !matches!(sys::poll(&mut fds, 100), Ok(n) if n > 0) {
+                        continue;
+                    }
+                    while let Ok(Some(_)) = sys::read_signalfd(fd.as_fd()) {
+                        if early.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                            eprintln!("Stopping once the containers are started... (press Ctrl+C again to force)");
+                        } else {
+                            std::process::exit(130);
+                        }
+                    }
+                }
+            });
+        }
+        let r = stack::up::up(&stack, &opts, &progress);
+        starting.store(false, std::sync::atomic::Ordering::SeqCst);
+        r
+    });
+    let touched = match touched {
+        Ok(t) => t,
+        Err(e) => {
+            if let Some(old) = old_mask {
+                let _ = sys::set_sigmask(&old);
+            }
+            return Err(e);
+        }
+    };
+    let signals = Signals {
+        sfd,
+        old_mask,
+        early: early.load(std::sync::atomic::Ordering::SeqCst),
+    };
+    attached(ctx, &stack, args, &touched, signals)
+}
+
+/// The attached `up`'s signal handling, set up before start-up: the signalfd, the
+/// mask to restore, and how many interrupts came during start-up.
+struct Signals {
+    sfd: Option<std::os::fd::OwnedFd>,
+    old_mask: Option<libc::sigset_t>,
+    early: u32,
 }
 
 /// Follows the logs until every container has exited; stops the stack on Ctrl-C, or on
@@ -138,6 +194,7 @@ fn attached(
     stack: &stack::Stack,
     args: &UpArgs,
     touched: &[stack::up::Touched],
+    signals: Signals,
 ) -> stack::Result<i32> {
     let members: Vec<(Member, bool)> = query::members(ctx.root, &stack.project.name)
         .into_iter()
@@ -153,9 +210,11 @@ fn attached(
     };
     let mut follower = Follower::new(&stack.project.name, &members, style);
     follower.note(&format!("Attaching to {}", follower.names().join(", ")));
-    let sigs = [libc::SIGINT, libc::SIGTERM];
-    let old_mask = sys::block_signals(&sigs).ok();
-    let sfd = sys::signalfd(&sigs).ok();
+    let Signals {
+        sfd,
+        old_mask,
+        early,
+    } = signals;
     let abort = args.abort_on_container_exit || args.exit_code_from.is_some();
     let targets: Vec<Member> = members.iter().map(|(m, _)| m.clone()).collect();
     let mut code = 0;
@@ -163,7 +222,12 @@ fn attached(
     let mut from_service: Option<i32> = None;
     let result = std::thread::scope(|s| {
         let mut stopper: Option<std::thread::ScopedJoinHandle<stack::Result<()>>> = None;
-        let mut interrupts = 0;
+        let mut interrupts = early;
+        if early > 0 {
+            code = 130;
+            let t = targets.clone();
+            stopper = Some(s.spawn(move || stack::ops::stop(stack, t, args.timeout)));
+        }
         loop {
             for e in follower.poll(ctx.root) {
                 follower.note(&format!("{} exited with code {}", e.name, e.code));
