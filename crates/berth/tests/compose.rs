@@ -1589,7 +1589,16 @@ services:
     let child =
         p.b.cmd()
             .current_dir(p.dir.path())
-            .args(["compose", "--progress", "plain", "-p", "earlyint", "up", "-t", "0"])
+            .args([
+                "compose",
+                "--progress",
+                "plain",
+                "-p",
+                "earlyint",
+                "up",
+                "-t",
+                "0",
+            ])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
