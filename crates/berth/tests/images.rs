@@ -226,10 +226,9 @@ fn short_names_digests_and_platforms() {
     check_store(&b);
 }
 
-#[test]
-fn login_logout_and_auth() {
-    let reg = Registry::start_with_auth("u", "secret");
-    let b = berth();
+/// Pushes the busybox fixture as `repo` to a registry that wants `u`/`secret`; the
+/// image's full name.
+fn private_image(reg: &Registry, repo: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     oci::write_oci_layout(
         dir.path(),
@@ -239,9 +238,16 @@ fn login_logout_and_auth() {
         "--dest-creds",
         "u:secret",
         &format!("oci:{}:latest", dir.path().display()),
-        &reg.docker_ref("private/bb:1"),
+        &reg.docker_ref(repo),
     ]);
-    let name = format!("{}/private/bb:1", reg.addr());
+    format!("{}/{repo}", reg.addr())
+}
+
+#[test]
+fn login_logout_and_auth() {
+    let reg = Registry::start_with_auth("u", "secret");
+    let b = berth();
+    let name = private_image(&reg, "private/bb:1");
     let out = b.run(&["pull", &name]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("login"), "{}", stderr(&out));
@@ -920,18 +926,7 @@ fn an_image_with_sixty_layers_runs_with_and_without_a_user_namespace() {
 fn credential_helpers_are_asked_for_and_given_credentials() {
     let reg = Registry::start_with_auth("u", "secret");
     let b = berth();
-    let dir = tempfile::tempdir().unwrap();
-    oci::write_oci_layout(
-        dir.path(),
-        &[(oci::busybox_image(LayerCompression::Gzip), "latest")],
-    );
-    oci::skopeo_copy_args(&[
-        "--dest-creds",
-        "u:secret",
-        &format!("oci:{}:latest", dir.path().display()),
-        &reg.docker_ref("private/helped:1"),
-    ]);
-    let name = format!("{}/private/helped:1", reg.addr());
+    let name = private_image(&reg, "private/helped:1");
     // A helper that keeps one credential in a file, speaking Docker's protocol.
     let bin = tempfile::tempdir().unwrap();
     let store = bin.path().join("store.json");
