@@ -68,7 +68,9 @@ pub fn parse_cpus(s: &str) -> Result<i64> {
     Ok((v * 1e9).round() as i64)
 }
 
-/// Human-readable size the way `docker ps -s` / `volume ls` print it (decimal units).
+/// Human-readable size as the Docker CLI prints it in `images`, `history` and `ps -s`
+/// (go-units' `HumanSizeWithPrecision(size, 3)`): decimal units, three significant
+/// digits ("72.8MB", "1.5kB", "500B").
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
     let mut v = bytes as f64;
@@ -77,15 +79,16 @@ pub fn human_size(bytes: u64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    if i == 0 {
-        format!("{bytes}B")
-    } else {
-        format!("{:.3}", v)
+    let digits: String = format!("{v:.3}").chars().take(4).collect();
+    let digits = if digits.contains('.') {
+        digits
             .trim_end_matches('0')
             .trim_end_matches('.')
             .to_string()
-            + UNITS[i]
-    }
+    } else {
+        digits
+    };
+    format!("{digits}{}", UNITS[i])
 }
 
 #[cfg(test)]
@@ -125,5 +128,8 @@ mod tests {
         assert_eq!(human_size(0), "0B");
         assert_eq!(human_size(1500), "1.5kB");
         assert_eq!(human_size(2_000_000), "2MB");
+        assert_eq!(human_size(72_812_345), "72.8MB");
+        assert_eq!(human_size(123_456), "123kB");
+        assert_eq!(human_size(999), "999B");
     }
 }

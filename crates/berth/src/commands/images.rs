@@ -1,6 +1,7 @@
 //! Image commands: pull, push, images, image inspect, tag, rmi, image prune, login,
 //! logout, system df and storage check. Failures exit 1, as Docker's image commands do.
 
+use engine::units::human_size;
 use std::io::Read;
 
 use clap::{Args, Subcommand};
@@ -173,28 +174,6 @@ pub struct ImagesArgs {
     /// Only images of this repository[:tag].
     #[arg(value_name = "REPOSITORY[:TAG]")]
     reference: Option<String>,
-}
-
-fn human_size(n: u64) -> String {
-    // Docker's units.HumanSize: decimal units, 3 significant digits.
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i < units.len() - 1 {
-        v /= 1000.0;
-        i += 1;
-    }
-    let s = format!("{v:.3}");
-    let s = if s.contains('.') {
-        let digits: String = s.chars().take(4).collect();
-        digits
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-    } else {
-        s
-    };
-    format!("{s}{}", units[i])
 }
 
 fn since(created: &str) -> String {
