@@ -1,11 +1,11 @@
 //! Image commands: pull, push, images, image inspect, tag, rmi, image prune, login,
 //! logout, system df and storage check. Failures exit 1, as Docker's image commands do.
 
-use engine::units::human_size;
 use std::io::Read;
 
 use clap::{Args, Subcommand};
 use engine::images;
+use engine::units::human_size;
 use engine::StateRoot;
 use serde_json::json;
 
