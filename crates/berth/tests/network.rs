@@ -1028,3 +1028,32 @@ fn network_container_mode_shares_the_other_containers_network_and_names() {
     assert_eq!(b.ok(&["ps", "-aq"]), "");
     b.assert_no_leaks();
 }
+
+#[test]
+fn a_default_bridge_container_connected_to_a_user_network_resolves_names_at_once() {
+    let b = berth();
+    b.ok(&["network", "create", "--subnet", "10.231.31.0/24", "latedns"]);
+    web(&b, "latesvc", &["--network", "latedns"]);
+    b.detached(&["--name", "latecomer"], &["sleep", "600"]);
+    let exec = |cmd: &str| {
+        let out = b.run(&["exec", "latecomer", "sh", "-c", cmd]);
+        (out.status.code(), stdout(&out).trim().to_string())
+    };
+    assert!(!exec("cat /etc/resolv.conf").1.contains("127.0.0.11"));
+    b.ok(&["network", "connect", "latedns", "latecomer"]);
+    // No restart: resolv.conf points at the embedded server, which now answers.
+    assert!(exec("cat /etc/resolv.conf")
+        .1
+        .contains("nameserver 127.0.0.11"));
+    let svc_ip = ip_on(&b, "latesvc", "latedns");
+    let (code, out) = exec("nslookup latesvc 127.0.0.11");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(&svc_ip), "{out}");
+    assert_eq!(
+        exec("timeout 3 wget -qO- http://latesvc/; exit $?"),
+        (Some(0), "hello from latesvc".to_string())
+    );
+    b.ok(&["rm", "-f", "latecomer", "latesvc"]);
+    b.ok(&["network", "rm", "latedns"]);
+    b.assert_no_leaks();
+}

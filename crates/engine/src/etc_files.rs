@@ -137,6 +137,14 @@ pub fn write(dir: &Path, record: &Record) -> Result<()> {
     write_new(&dir.join("resolv.conf"), resolv_conf(record).as_bytes())
 }
 
+/// Rewrites /etc/resolv.conf in place (the container has it bind-mounted), after the
+/// container joined its first user-defined network.
+pub fn rewrite_resolv_conf(dir: &Path, record: &Record) -> Result<()> {
+    use crate::error::IoContext;
+    let path = dir.join("resolv.conf");
+    fs::write(&path, resolv_conf(record).as_bytes()).ctx(|| format!("writing {}", path.display()))
+}
+
 /// With `--network container:X`, X's /etc/hosts and /etc/resolv.conf as they are now
 /// (X's own files are rewritten at each of its starts; a copy is taken at each start
 /// of this one).

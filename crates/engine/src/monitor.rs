@@ -16,7 +16,9 @@
 //! exit and let go even when the policy restarts the container, as Docker's is.
 //!
 //! SIGUSR1 (taken through the signalfd) means "a stop or kill changed the state":
-//! during a back-off the monitor reads the state again at once.
+//! during a back-off the monitor reads the state again at once. SIGUSR2 means
+//! "`network connect` gave the container its first user-defined network": the
+//! monitor starts its embedded DNS server.
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
@@ -124,7 +126,7 @@ impl Monitor {
 
     fn run(&mut self, mut record: Record, lock: OwnedFd) -> i32 {
         let dir = self.root.container(&self.id);
-        let signals = [libc::SIGCHLD, libc::SIGUSR1];
+        let signals = [libc::SIGCHLD, libc::SIGUSR1, libc::SIGUSR2];
         if let Err(e) = sys::block_signals(&signals) {
             return fail_early(self.notify.take(), &format!("blocking signals: {e}"));
         }
@@ -642,7 +644,16 @@ impl Monitor {
             }
 
             if ready(Some(0)) {
-                while let Ok(Some(_)) = sys::read_signalfd(sfd.as_fd()) {}
+                let mut connected = false;
+                while let Ok(Some(sig)) = sys::read_signalfd(sfd.as_fd()) {
+                    connected |= sig == libc::SIGUSR2 as u32;
+                }
+                // `network connect` gave the container its first user-defined network.
+                if connected && status.is_none() {
+                    if let Ok(record) = Record::load(&self.root, &self.id) {
+                        let _ = self.services.start_dns(&self.root, &record, pid);
+                    }
+                }
                 if status.is_none() {
                     if let Ok(Some((_, st))) = sys::waitpid(pid, libc::WNOHANG) {
                         status = Some(st);

@@ -106,21 +106,25 @@ fn attach_inner(root: &StateRoot, record: &Record, pid: i32, out: &mut Attached)
         out.first_ip.get_or_insert(ip);
     }
     if nets.iter().any(|(_, n)| !n.is_predefined()) {
-        let socks = in_netns(netns.as_fd(), || -> std::io::Result<(OwnedFd, OwnedFd)> {
-            // 127.0.0.11 exists once loopback is up (the setup process would bring it
-            // up later; binding needs it now).
-            let mut inner = Netlink::open()?;
-            if let Some(lo) = inner.link_index("lo")? {
-                inner.set_up(lo)?;
-            }
-            network::dns::bind(SocketAddr::new(IpAddr::V4(DNS_ADDR), 53))
-        })
-        .map_err(nl_err("entering the container's network namespace".into()))?
-        .map_err(nl_err(format!("binding the DNS server at {DNS_ADDR}:53")))?;
-        out.dns = Some(socks);
+        out.dns = Some(bind_dns(&netns)?);
     }
     out.nets = nets.into_iter().map(|(_, n)| n).collect();
     Ok(())
+}
+
+/// The embedded DNS server's UDP and TCP sockets at 127.0.0.11:53 inside `netns`.
+pub fn bind_dns(netns: &File) -> Result<(OwnedFd, OwnedFd)> {
+    in_netns(netns.as_fd(), || -> std::io::Result<(OwnedFd, OwnedFd)> {
+        // 127.0.0.11 exists once loopback is up (the setup process would bring it
+        // up later; binding needs it now).
+        let mut inner = Netlink::open()?;
+        if let Some(lo) = inner.link_index("lo")? {
+            inner.set_up(lo)?;
+        }
+        network::dns::bind(SocketAddr::new(IpAddr::V4(DNS_ADDR), 53))
+    })
+    .map_err(nl_err("entering the container's network namespace".into()))?
+    .map_err(nl_err(format!("binding the DNS server at {DNS_ADDR}:53")))
 }
 
 /// Puts the container (its network namespace `netns`) on `net` as interface `peer`:
@@ -409,6 +413,16 @@ pub fn connect(
             Ok(ep) => {
                 state.network_settings.networks.insert(net.name.clone(), ep);
                 state.save(&dir)?;
+                // Its first user-defined network: names resolve through the embedded
+                // DNS from now on, as in Docker (the monitor starts serving on SIGUSR2).
+                if !crate::etc_files::uses_embedded_dns(&before)
+                    && crate::etc_files::uses_embedded_dns(&record)
+                {
+                    crate::etc_files::rewrite_resolv_conf(&dir, &record)?;
+                    if runtime::sys::process_alive(state.monitor_pid, state.monitor_start) {
+                        let _ = runtime::sys::kill(state.monitor_pid, libc::SIGUSR2);
+                    }
+                }
             }
             Err(e) => {
                 write_json(&record_path, &before)?;

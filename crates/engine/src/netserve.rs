@@ -179,6 +179,38 @@ impl Services {
         (s, ports)
     }
 
+    /// Starts the embedded DNS server of a running container that has just joined its
+    /// first user-defined network (`network connect`); nothing when it already serves.
+    pub fn start_dns(&mut self, root: &StateRoot, record: &Record, pid: i32) -> Result<()> {
+        if self.dns.is_some() || !crate::etc_files::uses_embedded_dns(record) {
+            return Ok(());
+        }
+        let netns = std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| {
+            Error::invalid(format!("opening the container's network namespace: {e}"))
+        })?;
+        let (udp, tcp) = crate::netattach::bind_dns(&netns)?;
+        let upstreams: Vec<SocketAddr> = crate::etc_files::upstreams(record)
+            .iter()
+            .filter_map(|a| a.parse::<IpAddr>().ok())
+            .map(|ip| SocketAddr::new(ip, 53))
+            .collect();
+        let upstream = (!upstreams.is_empty())
+            .then(|| network::dns::upstream_socket(&upstreams).ok())
+            .flatten();
+        self.dns = DnsServer::new(
+            EndpointNames {
+                root: root.clone(),
+                container_id: record.id.clone(),
+            },
+            udp,
+            Some(tcp),
+            upstream,
+            upstreams,
+        )
+        .ok();
+        Ok(())
+    }
+
     pub fn fill_poll(&mut self, fds: &mut Vec<libc::pollfd>) {
         let a = match &self.proxy {
             Some(p) => p.fill_poll(fds),
