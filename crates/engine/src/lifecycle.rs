@@ -310,7 +310,32 @@ fn wait_recorded(root: &StateRoot, id: &str, seen: &State, timeout: Duration) {
 /// ends when it goes into its back-off too (or, when it is waiting to be restarted
 /// already, at the end of its next run).
 pub fn wait(root: &StateRoot, id: &str) -> Result<i32> {
-    let (_, first) = containers::load(root, id)?;
+    let (record, first) = containers::load(root, id)?;
+    // A `--rm` container's record goes with it: its monitor leaves the code for us.
+    let noted = record.host_config.auto_remove;
+    if noted {
+        crate::exit_notes::want(root, id);
+    }
+    let code = wait_for(root, id, first);
+    let note = if noted {
+        crate::exit_notes::take(root, id)
+    } else {
+        None
+    };
+    match code? {
+        Waited::Code(c) => Ok(c),
+        Waited::Removed(last) => Ok(note.unwrap_or(last)),
+    }
+}
+
+/// How a wait ended: with the recorded code, or with the container gone (its last
+/// code seen).
+enum Waited {
+    Code(i32),
+    Removed(i32),
+}
+
+fn wait_for(root: &StateRoot, id: &str, first: State) -> Result<Waited> {
     let mut last = first.clone();
     loop {
         if !last.running {
@@ -320,7 +345,7 @@ pub fn wait(root: &StateRoot, id: &str) -> Result<i32> {
             break;
         }
         if last.status == Status::Restarting && last.finished_at != first.finished_at {
-            return Ok(last.exit_code);
+            return Ok(Waited::Code(last.exit_code));
         }
         match pidfd(last.pid, last.pid_start) {
             Some(fd) if last.status == Status::Running => {
@@ -339,10 +364,9 @@ pub fn wait(root: &StateRoot, id: &str) -> Result<i32> {
         };
     }
     match containers::load(root, id) {
-        Ok((_, s)) => Ok(s.exit_code),
-        // Removed by its own --rm: its monitor left the exit code in a note.
+        Ok((_, s)) => Ok(Waited::Code(s.exit_code)),
         Err(Error::NoSuchContainer(_)) | Err(Error::Io { .. }) => {
-            Ok(crate::exit_notes::read(root, id).unwrap_or(last.exit_code))
+            Ok(Waited::Removed(last.exit_code))
         }
         Err(e) => Err(e),
     }
