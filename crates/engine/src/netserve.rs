@@ -110,6 +110,43 @@ impl BoundPorts {
     }
 }
 
+/// The embedded DNS server on its sockets: it answers from the endpoints of the
+/// container's networks and, when one of them reaches out (not internal), forwards the
+/// rest to the upstream resolvers. Forwarding happens from the host's namespace (the
+/// monitor's), so even a loopback resolver of the host (systemd-resolved's 127.0.0.53)
+/// works.
+fn dns_server(
+    root: &StateRoot,
+    record: &Record,
+    udp: OwnedFd,
+    tcp: OwnedFd,
+    reach_out: bool,
+) -> Option<DnsServer<EndpointNames>> {
+    let upstreams: Vec<SocketAddr> = if reach_out {
+        crate::etc_files::upstreams(record)
+            .iter()
+            .filter_map(|a| a.parse::<IpAddr>().ok())
+            .map(|ip| SocketAddr::new(ip, 53))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let upstream = (!upstreams.is_empty())
+        .then(|| network::dns::upstream_socket(&upstreams).ok())
+        .flatten();
+    DnsServer::new(
+        EndpointNames {
+            root: root.clone(),
+            container_id: record.id.clone(),
+        },
+        udp,
+        Some(tcp),
+        upstream,
+        upstreams,
+    )
+    .ok()
+}
+
 /// What the monitor serves for a running container.
 #[derive(Default)]
 pub struct Services {
@@ -150,31 +187,7 @@ impl Services {
         }
         if let Some((udp, tcp)) = attached.dns.take() {
             let reach_out = attached.nets.iter().any(|n| !n.internal);
-            let upstreams: Vec<SocketAddr> = if reach_out {
-                crate::etc_files::upstreams(record)
-                    .iter()
-                    .filter_map(|a| a.parse::<IpAddr>().ok())
-                    .map(|ip| SocketAddr::new(ip, 53))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            // Forwarding happens from the host's namespace (this process's), so even a
-            // loopback resolver of the host (systemd-resolved's 127.0.0.53) works.
-            let upstream = (!upstreams.is_empty())
-                .then(|| network::dns::upstream_socket(&upstreams).ok())
-                .flatten();
-            s.dns = DnsServer::new(
-                EndpointNames {
-                    root: root.clone(),
-                    container_id: record.id.clone(),
-                },
-                udp,
-                Some(tcp),
-                upstream,
-                upstreams,
-            )
-            .ok();
+            s.dns = dns_server(root, record, udp, tcp, reach_out);
         }
         (s, ports)
     }
@@ -189,25 +202,12 @@ impl Services {
             Error::invalid(format!("opening the container's network namespace: {e}"))
         })?;
         let (udp, tcp) = crate::netattach::bind_dns(&netns)?;
-        let upstreams: Vec<SocketAddr> = crate::etc_files::upstreams(record)
-            .iter()
-            .filter_map(|a| a.parse::<IpAddr>().ok())
-            .map(|ip| SocketAddr::new(ip, 53))
-            .collect();
-        let upstream = (!upstreams.is_empty())
-            .then(|| network::dns::upstream_socket(&upstreams).ok())
-            .flatten();
-        self.dns = DnsServer::new(
-            EndpointNames {
-                root: root.clone(),
-                container_id: record.id.clone(),
-            },
-            udp,
-            Some(tcp),
-            upstream,
-            upstreams,
-        )
-        .ok();
+        let reach_out = record
+            .networking_config
+            .endpoints_config
+            .values()
+            .any(|ep| crate::networks::find(root, &ep.network_id).is_ok_and(|n| !n.internal));
+        self.dns = dns_server(root, record, udp, tcp, reach_out);
         Ok(())
     }
 
