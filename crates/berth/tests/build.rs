@@ -9,8 +9,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde_json::Value;
-use testsupport::build::{build, build_ok, context, load_busybox};
-use testsupport::oci::{self, LayerCompression};
+use testsupport::build::{build, build_ok, context, load_busybox, push_busybox};
+use testsupport::oci::{self};
 use testsupport::registry::Registry;
 use testsupport::{stderr, stdout, Berth};
 
@@ -512,16 +512,7 @@ fn onbuild_triggers_run_in_child_builds_and_are_not_inherited() {
 fn a_missing_base_image_is_pulled_as_docker_does() {
     let reg = Registry::start();
     let b = berth();
-    let layout = tempfile::tempdir().unwrap();
-    oci::write_oci_layout(
-        layout.path(),
-        &[(oci::busybox_image(LayerCompression::Gzip), "latest")],
-    );
-    oci::skopeo_copy(
-        &format!("oci:{}:latest", layout.path().display()),
-        &reg.docker_ref("fixtures/busybox:1"),
-    );
-    let base = format!("{}/fixtures/busybox:1", reg.addr());
+    let base = push_busybox(&reg, "fixtures/busybox:1");
     let ctx = context(&[(
         "Dockerfile",
         &format!(

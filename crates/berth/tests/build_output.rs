@@ -8,8 +8,8 @@ use std::fs;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use testsupport::build::{build, build_ok, context, load_busybox};
-use testsupport::oci::{self, LayerCompression};
+use testsupport::build::{build, build_ok, context, load_busybox, push_busybox};
+use testsupport::oci::{self};
 use testsupport::registry::Registry;
 use testsupport::{stderr, stdout, Berth};
 
@@ -192,16 +192,7 @@ fn a_built_image_is_pushed_pulled_back_and_run() {
 fn pull_refreshes_a_base_image_that_changed_in_the_registry() {
     let reg = Registry::start();
     let b = berth();
-    let layout = tempfile::tempdir().unwrap();
-    oci::write_oci_layout(
-        layout.path(),
-        &[(oci::busybox_image(LayerCompression::Gzip), "latest")],
-    );
-    let base = format!("{}/team/base:1", reg.addr());
-    oci::skopeo_copy(
-        &format!("oci:{}:latest", layout.path().display()),
-        &reg.docker_ref("team/base:1"),
-    );
+    let base = push_busybox(&reg, "team/base:1");
     b.ok(&["pull", "-q", &base]);
     // A new base is pushed under the same tag; the local one stays the old one.
     let v2 = dockerfile(&format!("FROM {base}\nRUN echo v2 > /version\n"));

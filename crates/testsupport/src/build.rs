@@ -22,6 +22,21 @@ pub fn load_busybox(b: &Berth) {
     b.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
 }
 
+/// Pushes the busybox fixture (gzip layers) to `reg` as `repo` (`team/base:1`);
+/// returns the image's full name there.
+pub fn push_busybox(reg: &crate::registry::Registry, repo: &str) -> String {
+    let layout = tempfile::tempdir().unwrap();
+    oci::write_oci_layout(
+        layout.path(),
+        &[(oci::busybox_image(LayerCompression::Gzip), "latest")],
+    );
+    oci::skopeo_copy(
+        &format!("oci:{}:latest", layout.path().display()),
+        &reg.docker_ref(repo),
+    );
+    format!("{}/{repo}", reg.addr())
+}
+
 /// A build context holding `files` (path below the context, content).
 pub fn context(files: &[(&str, &str)]) -> TempDir {
     let dir = tempfile::tempdir().unwrap();
